@@ -1,0 +1,89 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.ldms contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One ldmsd request, as a config-file line or as (verb, attributes).
+
+This is the single vocabulary shared by the offline renderer, the resource
+modules (``state: rendered`` and the ``commands`` they return) and the live
+client that sends requests over the control API.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, NamedTuple, Optional, Tuple, Union
+
+AttrValue = Optional[str]
+Attrs = Tuple[Tuple[str, AttrValue], ...]
+
+_TOKEN_RE = re.compile(r"([^=\s]+)(?:=(\S*))?")
+
+
+def _as_text(value) -> AttrValue:
+    """ldmsd attribute values are strings; keep None as a bare keyword."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class Command(NamedTuple):
+    """An ldmsd request: a verb and its attributes in the order written.
+
+    An attribute whose value is None is written as a bare keyword (for
+    example ``timing`` in a plugin ``config`` line).
+    """
+
+    verb: str
+    attrs: Attrs = ()
+
+    @classmethod
+    def make(cls, verb: str, *pairs: Tuple[str, object], **kwargs) -> "Command":
+        """Build a command, dropping attributes whose value is None.
+
+        Positional pairs keep their order and may carry None to mean a bare
+        keyword; keyword arguments are optional attributes (None = omitted).
+        """
+        attrs = [(key, _as_text(value)) for key, value in pairs]
+        attrs += [(key, _as_text(value)) for key, value in kwargs.items() if value is not None]
+        return cls(verb, tuple(attrs))
+
+    def get(self, key: str, default: AttrValue = None) -> AttrValue:
+        for name, value in self.attrs:
+            if name == key:
+                return value
+        return default
+
+    def as_dict(self) -> dict:
+        return dict(self.attrs)
+
+    def text(self) -> str:
+        """The ldmsd config-file line for this command."""
+        parts = [self.verb]
+        for key, value in self.attrs:
+            parts.append(key if value is None else "%s=%s" % (key, value))
+        return " ".join(parts)
+
+    def __str__(self) -> str:  # pragma: no cover - convenience
+        return self.text()
+
+
+def parse_command(line: str) -> Command:
+    """Parse one config-file line (``verb k=v k2 ...``) into a Command."""
+    tokens = line.split()
+    if not tokens:
+        raise ValueError("empty command line")
+    attrs = []
+    for token in tokens[1:]:
+        match = _TOKEN_RE.fullmatch(token)
+        if match is None:
+            raise ValueError("cannot parse %r in %r" % (token, line))
+        attrs.append((match.group(1), match.group(2)))
+    return Command(tokens[0], tuple(attrs))
+
+
+def render_lines(commands: Iterable[Union[Command, str]]) -> str:
+    """Join commands into config-file text, one per line, newline-terminated."""
+    lines = [c.text() if isinstance(c, Command) else c for c in commands]
+    return "".join(line + "\n" for line in lines)
