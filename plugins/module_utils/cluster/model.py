@@ -1,0 +1,745 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.ldms contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The LDMS cluster model: daemons, sampler groups, aggregator groups, stores.
+
+``build_cluster(data)`` validates a loaded cluster file (current LDMS 4.4/4.5
+form or the legacy Maestro form, detected per section) and returns a
+``Cluster``. Any bad input raises one ``ClusterError`` naming its YAML path;
+unknown keys only add a warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple, Union
+
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.hostlists import broadcast, expand, per_owner
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.values import (
+    parse_bool,
+    parse_int,
+    parse_perm,
+    parse_time_us,
+)
+
+TimeUs = Union[int, str]  # µs, or a ${VAR} left for ldmsd
+PRODUCER_TYPES = ("active", "passive", "bridge", "advertiser", "advertised")
+UPDATER_MODES = ("pull", "push", "onchange", "auto", "auto_interval")
+SET_FIELDS = ("inst", "schema")
+DAEMON_KEYS = ("names", "hosts", "endpoints", "environment", "stream_enable", "msg_enable")
+
+
+@dataclass(frozen=True)
+class Auth:
+    """An authentication domain: ``auth_add name=<name> plugin=<plugin> [options]``."""
+
+    name: str
+    plugin: str
+    options: Tuple[Tuple[str, str], ...] = ()
+
+
+@dataclass
+class Endpoint:
+    name: str
+    daemon: str
+    port: Union[int, str]
+    xprt: str
+    host: str  # where peers connect
+    listen_host: str  # what the daemon binds
+    maestro_comm: bool = False
+    auth: Optional[Auth] = None
+
+
+@dataclass
+class Daemon:
+    name: str
+    host: str
+    endpoints: List[Endpoint]
+    environment: List[Tuple[str, str]] = field(default_factory=list)
+    stream_enable: bool = False
+    msg_enable: bool = False
+    options: List[Tuple[str, object]] = field(default_factory=list)
+    path: str = ""
+
+    @property
+    def control_endpoint(self) -> Optional[Endpoint]:
+        """The endpoint used to configure the daemon: maestro_comm, else the first."""
+        for endpoint in self.endpoints:
+            if endpoint.maestro_comm:
+                return endpoint
+        return self.endpoints[0] if self.endpoints else None
+
+
+@dataclass
+class PluginInstance:
+    key: str  # instance name: load name=<key>
+    plugin: str  # library: load plugin=<plugin>
+    interval: Optional[TimeUs] = None
+    offset: Optional[TimeUs] = None
+    perm: Optional[str] = None
+    config: List[Union[dict, str]] = field(default_factory=list)
+    path: str = ""
+
+
+@dataclass
+class Advertise:
+    names: List[str]
+    hosts: List[str]
+    xprt: str
+    port: Union[int, str]
+    reconnect: TimeUs
+    auth: Optional[Auth] = None
+    perm: Optional[str] = None
+    rail: Optional[int] = None
+    quota: Optional[int] = None
+    rx_rate: Optional[int] = None
+
+
+@dataclass
+class SamplerGroup:
+    daemons: List[str]
+    plugins: List[PluginInstance]
+    advertise: Optional[Advertise] = None
+    path: str = ""
+
+
+@dataclass
+class Updater:
+    name: str
+    interval: TimeUs
+    offset: Optional[TimeUs] = None
+    mode: str = "pull"
+    perm: Optional[str] = None
+    producers: List[str] = field(default_factory=lambda: [".*"])
+    sets: List[Tuple[str, str]] = field(default_factory=list)
+    path: str = ""
+
+
+@dataclass
+class Producer:
+    """One endpoint an aggregator group pulls from."""
+
+    name: str  # the endpoint name
+    daemon: str  # the daemon behind it
+    host: str
+    port: Union[int, str]
+    xprt: str
+    type: str
+    reconnect: TimeUs
+    auth: Optional[Auth] = None
+    perm: Optional[str] = None
+    rail: Optional[int] = None
+    quota: Optional[int] = None
+    rx_rate: Optional[int] = None
+    cache_ip: Optional[bool] = None
+
+
+@dataclass
+class PrdcrListen:
+    name: str
+    regex: Optional[str] = None
+    ip: Optional[str] = None
+    disable_start: Optional[bool] = None
+    quota: Optional[int] = None
+    rx_rate: Optional[int] = None
+    rail: Optional[int] = None
+    type: Optional[str] = None
+    advertiser_xprt: Optional[str] = None
+    advertiser_port: Optional[Union[int, str]] = None
+    advertiser_auth: Optional[str] = None
+    reconnect: Optional[TimeUs] = None
+
+
+@dataclass
+class Subscription:
+    kind: str  # stream | message_tag
+    value: str
+    regex: str = ".*"
+    rx_rate: Optional[int] = None
+
+
+@dataclass
+class AggregatorGroup:
+    key: str  # the group's daemons string, as written
+    daemons: List[str]
+    producers: List[Producer] = field(default_factory=list)
+    updaters: List[Updater] = field(default_factory=list)
+    prdcr_listen: List[PrdcrListen] = field(default_factory=list)
+    subscribe: List[Subscription] = field(default_factory=list)
+    advertise: Optional[Advertise] = None
+    plugins: List[PluginInstance] = field(default_factory=list)
+    level: int = 1
+    path: str = ""
+
+
+@dataclass
+class StorePolicy:
+    name: str
+    daemons: List[str]
+    plugin: PluginInstance
+    container: str
+    schema: Optional[str] = None
+    decomposition: Optional[str] = None
+    regex: Optional[str] = None
+    flush: Optional[TimeUs] = None
+    perm: Optional[str] = None
+    path: str = ""
+
+
+@dataclass
+class Cluster:
+    daemons: Dict[str, Daemon]
+    plugins: Dict[str, PluginInstance]
+    samplers: List[SamplerGroup]
+    aggregators: List[AggregatorGroup]
+    stores: List[StorePolicy]
+    warnings: List[str] = field(default_factory=list)
+
+    def sampler_daemons(self) -> List[str]:
+        seen: Dict[str, None] = {}
+        for group in self.samplers:
+            for name in group.daemons:
+                seen.setdefault(name)
+        return list(seen)
+
+    def aggregator_group_of(self, daemon: str) -> List[AggregatorGroup]:
+        return [group for group in self.aggregators if daemon in group.daemons]
+
+    def levels(self) -> Dict[str, int]:
+        """Daemon name -> aggregation level (0 for daemons that only sample)."""
+        result = {name: 0 for name in self.daemons}
+        for group in self.aggregators:
+            for name in group.daemons:
+                result[name] = max(result[name], group.level)
+        return result
+
+
+# --------------------------------------------------------------------------
+# Building
+# --------------------------------------------------------------------------
+
+
+class _Builder:
+    """Walks the loaded YAML, keeping the path of every value it reads."""
+
+    def __init__(self):
+        self.warnings: List[str] = []
+
+    # -- generic readers ---------------------------------------------------
+    def mapping(self, value, path: str) -> dict:
+        if not isinstance(value, dict):
+            raise ClusterError(path, "expected a mapping, got %s" % _kind(value))
+        return value
+
+    def sequence(self, value, path: str) -> list:
+        if not isinstance(value, list):
+            raise ClusterError(path, "expected a list, got %s" % _kind(value))
+        return value
+
+    def required(self, spec: dict, key: str, path: str):
+        if key not in spec or spec[key] is None:
+            raise ClusterError(_join(path, key), "required key is missing")
+        return spec[key]
+
+    def string(self, value, path: str) -> str:
+        if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
+            raise ClusterError(path, "expected a string, got %s" % _kind(value))
+        return str(value)
+
+    def optional(self, spec: dict, key: str, path: str, parse):
+        if spec.get(key) is None:
+            return None
+        return parse(spec[key], _join(path, key))
+
+    def warn_unknown(self, spec: dict, path: str, known):
+        unknown = [str(key) for key in spec if key not in known]
+        if unknown:
+            self.warnings.append("%s: unknown key%s %s ignored" % (
+                path or "<top>", "s" if len(unknown) > 1 else "", ", ".join(repr(k) for k in unknown)))
+
+    # -- sections ----------------------------------------------------------
+    def auth(self, value, path: str) -> Optional[Auth]:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return Auth(name=value, plugin=value)
+        spec = self.mapping(value, path)
+        self.warn_unknown(spec, path, ("name", "plugin", "conf"))
+        name = self.string(self.required(spec, "name", path), _join(path, "name"))
+        plugin = self.string(spec.get("plugin") or name, _join(path, "plugin"))
+        conf = spec.get("conf")
+        if conf is None:
+            options: Tuple[Tuple[str, str], ...] = ()
+        elif isinstance(conf, dict):
+            options = tuple((str(k), self.string(v, _join(path, "conf.%s" % k))) for k, v in conf.items())
+        else:
+            options = (("conf", self.string(conf, _join(path, "conf"))),)
+        return Auth(name=name, plugin=plugin, options=options)
+
+    def daemons(self, value) -> Dict[str, Daemon]:
+        result: Dict[str, Daemon] = {}
+        for index, spec in enumerate(self.sequence(value, "daemons")):
+            path = "daemons[%d]" % index
+            spec = self.mapping(spec, path)
+            names = expand(self.required(spec, "names", path), _join(path, "names"))
+            hosts = broadcast(expand(self.required(spec, "hosts", path), _join(path, "hosts")),
+                              len(names), _join(path, "hosts"), "hosts", "daemon names")
+            endpoints_per_daemon: List[List[Endpoint]] = [[] for _ in names]
+            for ep_index, ep_spec in enumerate(self.sequence(self.required(spec, "endpoints", path), _join(path, "endpoints"))):
+                ep_path = "%s.endpoints[%d]" % (path, ep_index)
+                for daemon_index, endpoints in enumerate(self.endpoints(ep_spec, ep_path, names, hosts)):
+                    endpoints_per_daemon[daemon_index].extend(endpoints)
+            environment = []
+            if spec.get("environment") is not None:
+                env = self.mapping(spec["environment"], _join(path, "environment"))
+                environment = [(str(k), self.string(v, _join(path, "environment.%s" % k))) for k, v in env.items()]
+            options = []
+            for key, option in spec.items():
+                if key in DAEMON_KEYS:
+                    continue
+                option_path = _join(path, str(key))
+                if isinstance(option, dict):
+                    option = {str(k): (parse_perm(v, _join(option_path, k)) if k == "perm" else self.string(v, _join(option_path, k)))
+                              for k, v in option.items()}
+                elif isinstance(option, list):
+                    raise ClusterError(option_path, "a daemon option must be a scalar or a mapping, got a list")
+                elif option is not None:
+                    option = self.string(option, option_path)
+                options.append((str(key), option))
+            stream_enable = bool(self.optional(spec, "stream_enable", path, parse_bool))
+            msg_enable = bool(self.optional(spec, "msg_enable", path, parse_bool))
+            for daemon_index, name in enumerate(names):
+                if name in result:
+                    raise ClusterError(_join(path, "names"), "daemon %r is already defined in %s" % (name, result[name].path))
+                result[name] = Daemon(
+                    name=name, host=hosts[daemon_index], endpoints=endpoints_per_daemon[daemon_index],
+                    environment=environment, stream_enable=stream_enable, msg_enable=msg_enable,
+                    options=options, path=path)
+        if not result:
+            raise ClusterError("daemons", "no daemons are defined")
+        seen_endpoints: Dict[str, str] = {}
+        for daemon in result.values():
+            for endpoint in daemon.endpoints:
+                if endpoint.name in seen_endpoints:
+                    raise ClusterError(daemon.path + ".endpoints",
+                                       "endpoint %r is defined for both %s and %s"
+                                       % (endpoint.name, seen_endpoints[endpoint.name], daemon.name))
+                seen_endpoints[endpoint.name] = daemon.name
+        return result
+
+    def endpoints(self, spec, path: str, daemon_names: List[str], daemon_hosts: List[str]) -> List[List[Endpoint]]:
+        spec = self.mapping(spec, path)
+        self.warn_unknown(spec, path, ("names", "ports", "hosts", "xprt", "bind_all", "maestro_comm", "auth"))
+        names = expand(self.required(spec, "names", path), _join(path, "names"))
+        blocks = per_owner(names, len(daemon_names), _join(path, "names"), "endpoint names", "daemons")
+        written_ports = expand(self.required(spec, "ports", path), _join(path, "ports"))
+        per_daemon = len(names) // len(daemon_names) if daemon_names else 0
+        if per_daemon > 1 and len(written_ports) == per_daemon:
+            ports = written_ports * len(daemon_names)  # k ports for each daemon's k endpoints
+        else:
+            ports = broadcast(written_ports, len(names), _join(path, "ports"), "ports", "endpoint names")
+        ports_typed = [int(port) if port.isdigit() else port for port in ports]
+        hosts: Optional[List[str]] = None
+        if spec.get("hosts") is not None:
+            written = expand(spec["hosts"], _join(path, "hosts"))
+            if len(written) == len(daemon_names) and len(names) != len(daemon_names):
+                size = len(names) // len(daemon_names)
+                hosts = [host for host in written for _ in range(size)]
+            else:
+                hosts = broadcast(written, len(names), _join(path, "hosts"), "hosts", "endpoint names")
+        xprt = self.string(spec.get("xprt") or "sock", _join(path, "xprt"))
+        bind_all = bool(self.optional(spec, "bind_all", path, parse_bool))
+        maestro_comm = bool(self.optional(spec, "maestro_comm", path, parse_bool))
+        auth = self.auth(spec.get("auth"), _join(path, "auth"))
+        result = []
+        position = 0
+        for daemon_index, block in enumerate(blocks):
+            endpoints = []
+            for name in block:
+                host = hosts[position] if hosts else daemon_hosts[daemon_index]
+                port = ports_typed[position]
+                if isinstance(port, int) and not 0 < port < 65536:
+                    raise ClusterError(_join(path, "ports"), "port %d is out of range" % port)
+                endpoints.append(Endpoint(
+                    name=name, daemon=daemon_names[daemon_index], port=port, xprt=xprt, host=host,
+                    listen_host="0.0.0.0" if bind_all else host, maestro_comm=maestro_comm, auth=auth))
+                position += 1
+            result.append(endpoints)
+        return result
+
+    def plugin_instance(self, key: str, spec, path: str, legacy: bool = False) -> PluginInstance:
+        spec = self.mapping(spec, path)
+        self.warn_unknown(spec, path, ("name", "interval", "offset", "perm", "config", "plugin", "daemons"))
+        plugin = self.string(self.required(spec, "name", path), _join(path, "name"))
+        config_value = spec.get("config", [])
+        if config_value is None:
+            config_value = []
+        if isinstance(config_value, (dict, str)):
+            config_value = [config_value]
+        config = []
+        for index, item in enumerate(self.sequence(config_value, _join(path, "config"))):
+            item_path = "%s.config[%d]" % (path, index)
+            if isinstance(item, dict):
+                config.append(self.config_dict(item, item_path))
+            elif isinstance(item, str):
+                config.append(item)
+            else:
+                raise ClusterError(item_path, "expected a mapping or a string, got %s" % _kind(item))
+        return PluginInstance(
+            key=key, plugin=plugin,
+            interval=self.optional(spec, "interval", path, parse_time_us),
+            offset=self.optional(spec, "offset", path, parse_time_us),
+            perm=self.optional(spec, "perm", path, parse_perm),
+            config=config, path=path)
+
+    def config_dict(self, item: dict, path: str) -> dict:
+        result = {}
+        for key, value in item.items():
+            key_path = _join(path, str(key))
+            if value is None:
+                result[str(key)] = None
+            elif isinstance(value, list):
+                result[str(key)] = [self.string(v, "%s[%d]" % (key_path, i)) for i, v in enumerate(value)]
+            elif isinstance(value, dict):
+                raise ClusterError(key_path, "a plugin option cannot be a mapping")
+            elif isinstance(value, bool):
+                result[str(key)] = "true" if value else "false"
+            elif key == "perm":
+                result[str(key)] = parse_perm(value, key_path)
+            else:
+                result[str(key)] = self.string(value, key_path)
+        return result
+
+    def plugins(self, value) -> Dict[str, PluginInstance]:
+        if value is None:
+            return {}
+        result = {}
+        if isinstance(value, list):  # legacy: a list of {name, config}
+            for index, spec in enumerate(value):
+                path = "plugins[%d]" % index
+                spec = self.mapping(spec, path)
+                key = self.string(self.required(spec, "name", path), _join(path, "name"))
+                result[key] = self.plugin_instance(key, spec, path)
+            return result
+        for key, spec in self.mapping(value, "plugins").items():
+            result[str(key)] = self.plugin_instance(str(key), spec, "plugins.%s" % key)
+        return result
+
+    def daemon_refs(self, value, path: str, daemons: Dict[str, Daemon]) -> List[str]:
+        names = expand(value, path)
+        for name in names:
+            if name not in daemons:
+                raise ClusterError(path, "daemon %r is not defined in daemons" % name)
+        return names
+
+    def advertise(self, value, path: str, group_daemons: List[str]) -> Advertise:
+        spec = self.mapping(value, path)
+        self.warn_unknown(spec, path, ("names", "hosts", "xprt", "port", "reconnect", "auth", "perm", "rail", "quota", "rx_rate"))
+        names = expand(self.required(spec, "names", path), _join(path, "names"))
+        if len(names) != len(group_daemons):
+            raise ClusterError(_join(path, "names"), "%d names for %d daemons" % (len(names), len(group_daemons)))
+        return Advertise(
+            names=names,
+            hosts=expand(self.required(spec, "hosts", path), _join(path, "hosts")),
+            xprt=self.string(self.required(spec, "xprt", path), _join(path, "xprt")),
+            port=parse_int(self.required(spec, "port", path), _join(path, "port"), minimum=1),
+            reconnect=parse_time_us(self.required(spec, "reconnect", path), _join(path, "reconnect")),
+            auth=self.auth(spec.get("auth"), _join(path, "auth")),
+            perm=self.optional(spec, "perm", path, parse_perm),
+            rail=self.optional(spec, "rail", path, parse_int),
+            quota=self.optional(spec, "quota", path, parse_int),
+            rx_rate=self.optional(spec, "rx_rate", path, parse_int),
+        )
+
+    def samplers(self, value, daemons, plugins) -> List[SamplerGroup]:
+        groups = []
+        for index, spec in enumerate(self.sequence(value or [], "samplers")):
+            path = "samplers[%d]" % index
+            spec = self.mapping(spec, path)
+            self.warn_unknown(spec, path, ("daemons", "plugins", "advertise"))
+            names = self.daemon_refs(self.required(spec, "daemons", path), _join(path, "daemons"), daemons)
+            instances = []
+            seen = set()
+            for p_index, item in enumerate(self.sequence(self.required(spec, "plugins", path), _join(path, "plugins"))):
+                item_path = "%s.plugins[%d]" % (path, p_index)
+                if isinstance(item, dict):  # legacy inline plugin
+                    key = self.string(self.required(item, "name", item_path), _join(item_path, "name"))
+                    instance = self.plugin_instance(key, item, item_path, legacy=True)
+                else:
+                    key = self.string(item, item_path)
+                    if key not in plugins:
+                        raise ClusterError(item_path, "plugin %r is not defined in plugins" % key)
+                    instance = plugins[key]
+                if key in seen:
+                    raise ClusterError(item_path, "plugin %r is listed twice in this group" % key)
+                seen.add(key)
+                instances.append(instance)
+            advertise = None
+            if spec.get("advertise") is not None:
+                advertise = self.advertise(spec["advertise"], _join(path, "advertise"), names)
+            groups.append(SamplerGroup(daemons=names, plugins=instances, advertise=advertise, path=path))
+        return groups
+
+    def updater(self, spec, path: str, name: str) -> Updater:
+        spec = self.mapping(spec, path)
+        self.warn_unknown(spec, path, ("name", "interval", "offset", "mode", "perm", "producers", "sets"))
+        mode = self.string(spec.get("mode") or "pull", _join(path, "mode")).lower()
+        if mode not in UPDATER_MODES:
+            raise ClusterError(_join(path, "mode"), "unknown mode %r (use %s)" % (mode, ", ".join(UPDATER_MODES)))
+        if mode == "auto_interval":
+            mode = "auto"
+        producers = spec.get("producers")
+        if producers is None:
+            regexes = [".*"]
+        elif isinstance(producers, list):
+            regexes = [self.string(item, "%s.producers[%d]" % (path, i)) for i, item in enumerate(producers)]
+        else:
+            regexes = [self.string(producers, _join(path, "producers"))]
+        sets = []
+        for s_index, item in enumerate(self.sequence(spec.get("sets") or [], _join(path, "sets"))):
+            item_path = "%s.sets[%d]" % (path, s_index)
+            item = self.mapping(item, item_path)
+            regex = self.string(self.required(item, "regex", item_path), _join(item_path, "regex"))
+            field_name = self.string(self.required(item, "field", item_path), _join(item_path, "field"))
+            if field_name not in SET_FIELDS:
+                raise ClusterError(_join(item_path, "field"), "must be inst or schema, got %r" % field_name)
+            sets.append((regex, field_name))
+        return Updater(
+            name=self.string(spec.get("name") or name, _join(path, "name")),
+            interval=parse_time_us(self.required(spec, "interval", path), _join(path, "interval")),
+            offset=self.optional(spec, "offset", path, parse_time_us),
+            mode=mode, perm=self.optional(spec, "perm", path, parse_perm),
+            producers=regexes, sets=sets, path=path)
+
+    def peers(self, spec, path: str, daemons: Dict[str, Daemon], counter: List[int]) -> Tuple[List[Producer], List[Updater]]:
+        spec = self.mapping(spec, path)
+        self.warn_unknown(spec, path, ("daemons", "endpoints", "reconnect", "type", "perm", "rail", "quota",
+                                       "credits", "rx_rate", "cache_ip", "updaters", "auth"))
+        peer_daemons = self.daemon_refs(self.required(spec, "daemons", path), _join(path, "daemons"), daemons)
+        endpoint_names = expand(self.required(spec, "endpoints", path), _join(path, "endpoints"))
+        by_name = {ep.name: ep for name in peer_daemons for ep in daemons[name].endpoints}
+        producer_type = self.string(self.required(spec, "type", path), _join(path, "type"))
+        if producer_type not in PRODUCER_TYPES:
+            raise ClusterError(_join(path, "type"), "unknown producer type %r (use %s)" % (producer_type, ", ".join(PRODUCER_TYPES)))
+        reconnect = parse_time_us(self.required(spec, "reconnect", path), _join(path, "reconnect"))
+        quota = self.optional(spec, "quota", path, parse_int)
+        if quota is None and spec.get("credits") is not None:
+            self.warnings.append("%s.credits: renamed to quota in LDMS 4.5; read as quota" % path)
+            quota = parse_int(spec["credits"], _join(path, "credits"))
+        common = dict(
+            type=producer_type, reconnect=reconnect,
+            perm=self.optional(spec, "perm", path, parse_perm),
+            rail=self.optional(spec, "rail", path, parse_int),
+            quota=quota,
+            rx_rate=self.optional(spec, "rx_rate", path, parse_int),
+            cache_ip=self.optional(spec, "cache_ip", path, parse_bool),
+        )
+        override_auth = self.auth(spec.get("auth"), _join(path, "auth")) if spec.get("auth") is not None else None
+        producers = []
+        for ep_name in endpoint_names:
+            endpoint = by_name.get(ep_name)
+            if endpoint is None:
+                raise ClusterError(_join(path, "endpoints"),
+                                   "endpoint %r is not an endpoint of daemons %s" % (ep_name, spec["daemons"]))
+            producers.append(Producer(name=endpoint.name, daemon=endpoint.daemon, host=endpoint.host,
+                                      port=endpoint.port, xprt=endpoint.xprt,
+                                      auth=override_auth or endpoint.auth, **common))
+        updaters = []
+        for u_index, item in enumerate(self.sequence(spec.get("updaters") or [], _join(path, "updaters"))):
+            updaters.append(self.updater(item, "%s.updaters[%d]" % (path, u_index), "updtr_%d" % counter[0]))
+            counter[0] += 1
+        return producers, updaters
+
+    def prdcr_listen(self, spec, path: str, counter: List[int]) -> Tuple[PrdcrListen, List[Updater]]:
+        spec = self.mapping(spec, path)
+        self.warn_unknown(spec, path, ("name", "regex", "ip", "disable_start", "quota", "rx_rate", "rail", "type",
+                                       "advertiser_xprt", "advertiser_port", "auth", "reconnect", "updaters"))
+        auth = self.auth(spec.get("auth"), _join(path, "auth"))
+        listen_type = self.optional(spec, "type", path, self.string)
+        if listen_type is not None and listen_type not in ("active", "passive"):
+            raise ClusterError(_join(path, "type"), "must be active or passive, got %r" % listen_type)
+        listen = PrdcrListen(
+            name=self.string(self.required(spec, "name", path), _join(path, "name")),
+            regex=self.optional(spec, "regex", path, self.string),
+            ip=self.optional(spec, "ip", path, self.string),
+            disable_start=self.optional(spec, "disable_start", path, parse_bool),
+            quota=self.optional(spec, "quota", path, parse_int),
+            rx_rate=self.optional(spec, "rx_rate", path, parse_int),
+            rail=self.optional(spec, "rail", path, parse_int),
+            type=listen_type,
+            advertiser_xprt=self.optional(spec, "advertiser_xprt", path, self.string),
+            advertiser_port=self.optional(spec, "advertiser_port", path, parse_int),
+            advertiser_auth=auth.name if auth else None,
+            reconnect=self.optional(spec, "reconnect", path, parse_time_us),
+        )
+        updaters = []
+        for u_index, item in enumerate(self.sequence(spec.get("updaters") or [], _join(path, "updaters"))):
+            updaters.append(self.updater(item, "%s.updaters[%d]" % (path, u_index), "updtr_%d" % counter[0]))
+            counter[0] += 1
+        return listen, updaters
+
+    def subscription(self, spec, path: str) -> Subscription:
+        spec = self.mapping(spec, path)
+        self.warn_unknown(spec, path, ("regex", "stream", "message_tag", "message_channel", "rx_rate"))
+        kinds = [key for key in ("stream", "message_tag", "message_channel") if spec.get(key) is not None]
+        if len(kinds) != 1:
+            raise ClusterError(path, "give exactly one of stream or message_tag")
+        kind = "message_tag" if kinds[0] == "message_channel" else kinds[0]
+        return Subscription(kind=kind, value=self.string(spec[kinds[0]], _join(path, kinds[0])),
+                            regex=self.string(self.required(spec, "regex", path), _join(path, "regex")),
+                            rx_rate=self.optional(spec, "rx_rate", path, parse_int))
+
+    def aggregators(self, value, daemons, plugins) -> List[AggregatorGroup]:
+        groups = []
+        counter = [0]  # updater names are numbered across the whole file, as LDMS does
+        for index, spec in enumerate(self.sequence(value or [], "aggregators")):
+            path = "aggregators[%d]" % index
+            spec = self.mapping(spec, path)
+            self.warn_unknown(spec, path, ("daemons", "peers", "prdcr_listen", "subscribe", "advertise", "plugins"))
+            key = self.string(self.required(spec, "daemons", path), _join(path, "daemons"))
+            group = AggregatorGroup(key=key, daemons=self.daemon_refs(key, _join(path, "daemons"), daemons), path=path)
+            seen_producers: Dict[str, str] = {}
+            for p_index, peer in enumerate(self.sequence(spec.get("peers") or [], _join(path, "peers"))):
+                peer_path = "%s.peers[%d]" % (path, p_index)
+                producers, updaters = self.peers(peer, peer_path, daemons, counter)
+                for producer in producers:
+                    if producer.name in seen_producers:
+                        raise ClusterError(_join(peer_path, "endpoints"), "producer %r is already listed in %s"
+                                           % (producer.name, seen_producers[producer.name]))
+                    seen_producers[producer.name] = peer_path
+                group.producers.extend(producers)
+                group.updaters.extend(updaters)
+            listen_names = set()
+            for l_index, item in enumerate(self.sequence(spec.get("prdcr_listen") or [], _join(path, "prdcr_listen"))):
+                listen, updaters = self.prdcr_listen(item, "%s.prdcr_listen[%d]" % (path, l_index), counter)
+                if listen.name in listen_names:
+                    raise ClusterError("%s.prdcr_listen[%d].name" % (path, l_index), "duplicate name %r" % listen.name)
+                listen_names.add(listen.name)
+                group.prdcr_listen.append(listen)
+                group.updaters.extend(updaters)
+            group.subscribe = [self.subscription(item, "%s.subscribe[%d]" % (path, s_index))
+                               for s_index, item in enumerate(self.sequence(spec.get("subscribe") or [], _join(path, "subscribe")))]
+            if spec.get("advertise") is not None:
+                group.advertise = self.advertise(spec["advertise"], _join(path, "advertise"), group.daemons)
+            for p_index, item in enumerate(self.sequence(spec.get("plugins") or [], _join(path, "plugins"))):
+                item_path = "%s.plugins[%d]" % (path, p_index)
+                plugin_key = self.string(item, item_path)
+                if plugin_key not in plugins:
+                    raise ClusterError(item_path, "plugin %r is not defined in plugins" % plugin_key)
+                group.plugins.append(plugins[plugin_key])
+            names = [u.name for u in group.updaters]
+            for u_index, name in enumerate(names):
+                if name in names[:u_index]:
+                    raise ClusterError(group.updaters[u_index].path + ".name", "duplicate updater name %r" % name)
+            groups.append(group)
+        self.assign_levels(groups)
+        return groups
+
+    def assign_levels(self, groups: List[AggregatorGroup]):
+        """Level 1 pulls from samplers; level n+1 pulls from level-n aggregators."""
+        group_of: Dict[str, AggregatorGroup] = {}
+        for group in groups:
+            for name in group.daemons:
+                group_of.setdefault(name, group)
+        resolving = set()
+
+        def level(group: AggregatorGroup) -> int:
+            if group.path in resolving:
+                raise ClusterError(group.path + ".peers", "aggregators pull from each other in a loop")
+            resolving.add(group.path)
+            upstream = [group_of[p.daemon] for p in group.producers if p.daemon in group_of and group_of[p.daemon] is not group]
+            result = 1 + max((level(g) for g in upstream), default=0)
+            resolving.discard(group.path)
+            return result
+
+        for group in groups:
+            group.level = level(group)
+
+    def stores(self, value, daemons, plugins) -> List[StorePolicy]:
+        if value is None:
+            return []
+        policies = []
+        if isinstance(value, list):  # legacy: a list with inline plugins
+            items = []
+            for index, spec in enumerate(value):
+                path = "stores[%d]" % index
+                spec = self.mapping(spec, path)
+                items.append((self.string(self.required(spec, "name", path), _join(path, "name")), spec, path))
+        else:
+            items = [(str(name), spec, "stores.%s" % name) for name, spec in self.mapping(value, "stores").items()]
+        names = set()
+        for name, spec, path in items:
+            spec = self.mapping(spec, path)
+            self.warn_unknown(spec, path, ("name", "daemons", "plugin", "container", "schema", "flush",
+                                           "decomposition", "regex", "perm"))
+            if name in names:
+                raise ClusterError(path, "duplicate storage policy %r" % name)
+            names.add(name)
+            plugin_value = self.required(spec, "plugin", path)
+            if isinstance(plugin_value, dict):  # legacy inline store plugin
+                key = self.string(self.required(plugin_value, "name", _join(path, "plugin")), _join(path, "plugin.name"))
+                plugin = self.plugin_instance(key, plugin_value, _join(path, "plugin"), legacy=True)
+            else:
+                key = self.string(plugin_value, _join(path, "plugin"))
+                if key not in plugins:
+                    raise ClusterError(_join(path, "plugin"), "store plugin %r is not defined in plugins" % key)
+                plugin = plugins[key]
+            schema = self.optional(spec, "schema", path, self.string)
+            decomposition = self.optional(spec, "decomposition", path, self.string)
+            regex = self.optional(spec, "regex", path, self.string)
+            if decomposition is None and schema is None:
+                raise ClusterError(_join(path, "schema"), "required key is missing (or give decomposition)")
+            if decomposition is not None and (schema is None) == (regex is None):
+                raise ClusterError(path, "with decomposition, give exactly one of schema or regex")
+            policies.append(StorePolicy(
+                name=name,
+                daemons=self.daemon_refs(self.required(spec, "daemons", path), _join(path, "daemons"), daemons),
+                plugin=plugin,
+                container=self.string(self.required(spec, "container", path), _join(path, "container")),
+                schema=schema, decomposition=decomposition, regex=regex,
+                flush=self.optional(spec, "flush", path, parse_time_us),
+                perm=self.optional(spec, "perm", path, parse_perm), path=path))
+        return policies
+
+
+def build_cluster(data) -> Cluster:
+    """Validate a loaded cluster file and return the model."""
+    if not isinstance(data, dict):
+        raise ClusterError("<top>", "a cluster file is a mapping with daemons, aggregators, samplers, plugins, stores; got %s" % _kind(data))
+    builder = _Builder()
+    builder.warn_unknown({k: v for k, v in data.items() if not str(k).startswith(".")}, "",
+                         ("daemons", "aggregators", "samplers", "plugins", "stores", "plugin", "ldms_config",
+                          "compose", "groups", "keyed_groups", "vars", "strict", "leading_separator",
+                          "use_extra_vars", "defaults"))
+    daemons = builder.daemons(builder.required(data, "daemons", ""))
+    plugins = builder.plugins(data.get("plugins"))
+    aggregators = builder.aggregators(data.get("aggregators"), daemons, plugins)
+    samplers = builder.samplers(data.get("samplers"), daemons, plugins)
+    legacy_plugin_groups = []
+    if isinstance(data.get("plugins"), list):
+        # legacy: plugins carry their own daemons; they sample there.
+        for index, spec in enumerate(data["plugins"]):
+            if isinstance(spec, dict) and spec.get("daemons") is not None:
+                path = "plugins[%d]" % index
+                names = builder.daemon_refs(spec["daemons"], _join(path, "daemons"), daemons)
+                legacy_plugin_groups.append(SamplerGroup(daemons=names, plugins=[plugins[str(spec["name"])]], path=path))
+    stores = builder.stores(data.get("stores"), daemons, plugins)
+    return Cluster(daemons=daemons, plugins=plugins, samplers=samplers + legacy_plugin_groups,
+                   aggregators=aggregators, stores=stores, warnings=builder.warnings)
+
+
+def _join(path: str, key) -> str:
+    return "%s.%s" % (path, key) if path else str(key)
+
+
+def _kind(value) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return "%s %r" % (type(value).__name__, value)
