@@ -45,8 +45,9 @@ class Command(NamedTuple):
         Positional pairs keep their order and may carry None to mean a bare
         keyword; keyword arguments are optional attributes (None = omitted).
         """
-        attrs = [(key, _as_text(value)) for key, value in pairs]
-        attrs += [(key, _as_text(value)) for key, value in kwargs.items() if value is not None]
+        attrs = [(key, value if value.__class__ is str else _as_text(value)) for key, value in pairs]
+        if kwargs:
+            attrs += [(key, _as_text(value)) for key, value in kwargs.items() if value is not None]
         return cls(verb, tuple(attrs))
 
     def get(self, key: str, default: AttrValue = None) -> AttrValue:
@@ -60,10 +61,7 @@ class Command(NamedTuple):
 
     def text(self) -> str:
         """The ldmsd config-file line for this command."""
-        parts = [self.verb]
-        for key, value in self.attrs:
-            parts.append(key if value is None else "%s=%s" % (key, value))
-        return " ".join(parts)
+        return " ".join([self.verb] + [key if value is None else key + "=" + value for key, value in self.attrs])
 
     def __str__(self) -> str:  # pragma: no cover - convenience
         return self.text()

@@ -1,0 +1,56 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.ldms contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Render every daemon's config on the controller, in one task."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.source import load_cluster
+from ansible_collections.hpc.ldms.plugins.module_utils.render.summary import render_summary
+from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import render_files, write_files
+
+ARGUMENT_SPEC = {
+    "src": {"type": "path", "required": True},
+    "dest": {"type": "path", "required": True},
+    "prune": {"type": "bool", "default": True},
+}
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _supports_check_mode = True
+    _supports_diff = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
+        if validation.error_messages:
+            raise AnsibleActionFail("; ".join(validation.error_messages))
+        args = validation.validated_parameters
+        try:
+            source, cluster = load_cluster(args["src"])
+            rendered = render_files(cluster, source)
+        except ClusterError as exc:
+            raise AnsibleActionFail(str(exc))
+        write_files(rendered, args["dest"], check_mode=self._task.check_mode, prune=args["prune"])
+        result.update(
+            changed=rendered.changed,
+            dest=args["dest"],
+            source=source,
+            written=len(rendered.written),
+            unchanged=len(rendered.unchanged),
+            removed=rendered.removed,
+            summary=render_summary(cluster, rendered.plans),
+        )
+        if cluster.warnings:
+            result["warnings"] = list(cluster.warnings)
+        if self._task.diff and rendered.written:
+            result["diff"] = [{"before_header": name, "after_header": name, "after": rendered.files[name]}
+                              for name in rendered.written[:20]]
+        return result

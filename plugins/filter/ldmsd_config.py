@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.ldms contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: ldmsd_config
+short_description: The rendered ldmsd config lines of one daemon
+version_added: 0.1.0
+description:
+  - Returns the ldmsd v4 config-file lines of one daemon, exactly as P(hpc.ldms.render_config#module) writes
+    them (without the header comment).
+  - The input is either the daemon's C(ldms_plan) host variable from the P(hpc.ldms.cluster#inventory)
+    inventory, or the path of a cluster file together with O(daemon).
+positional: _input
+options:
+  _input:
+    description: A C(ldms_plan) mapping, or the path of a cluster file.
+    type: raw
+    required: true
+  daemon:
+    description: The daemon name, when the input is a cluster file path.
+    type: str
+author:
+  - hpc.ldms contributors
+"""
+
+EXAMPLES = r"""
+- name: Write one daemon's config from its inventory plan
+  ansible.builtin.copy:
+    content: "{{ ldms_plan | hpc.ldms.ldmsd_config | join('\n') }}\n"
+    dest: /etc/ldms/ldmsd.conf
+    mode: "0644"
+
+- name: Lines of one daemon, straight from a cluster file
+  ansible.builtin.debug:
+    msg: "{{ 'cluster.yaml' | hpc.ldms.ldmsd_config(daemon='l1-agg-1') }}"
+"""
+
+RETURN = r"""
+_value:
+  description: The config lines, in ldmsd order.
+  type: list
+  elements: str
+"""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.source import load_cluster
+from ansible_collections.hpc.ldms.plugins.module_utils.render.config_file import config_lines, prelude_commands
+from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import plan_cluster
+
+
+def ldmsd_config(value, daemon=None):
+    try:
+        if isinstance(value, dict):
+            if "prelude" not in value or "objects" not in value:
+                raise AnsibleFilterError("ldmsd_config: the input mapping is not an ldms_plan (needs prelude and objects)")
+            return config_lines(value["prelude"], value["objects"])
+        if isinstance(value, str):
+            if not daemon:
+                raise AnsibleFilterError("ldmsd_config: give daemon= with a cluster file path")
+            source, cluster = load_cluster(value)
+            if daemon not in cluster.daemons:
+                raise AnsibleFilterError("ldmsd_config: daemon %r is not in %s" % (daemon, source))
+            plan = plan_cluster(cluster)[daemon]
+            return config_lines(prelude_commands(plan), plan.objects())
+    except ClusterError as exc:
+        raise AnsibleFilterError("ldmsd_config: %s" % exc)
+    raise AnsibleFilterError("ldmsd_config: expected an ldms_plan mapping or a cluster file path, got %s" % type(value).__name__)
+
+
+class FilterModule:
+    def filters(self):
+        return {"ldmsd_config": ldmsd_config}

@@ -1,0 +1,165 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.ldms contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: cluster
+short_description: LDMS cluster file as an inventory
+version_added: 0.1.0
+description:
+  - Reads an LDMS/Maestro cluster file (current LDMS 4.4/4.5 form or the legacy Maestro form) and makes one
+    inventory host per ldmsd daemon, named after the daemon, with C(ansible_host) set to its host.
+  - Groups are C(ldms_samplers), C(ldms_aggregators), C(ldms_level_1), C(ldms_level_2), ... by aggregation
+    level, and one C(ldms_group_<name>) per aggregator group (its C(daemons) string with every character
+    other than letters, digits and C(_) turned into C(_)).
+  - Each host carries its desired configuration in C(ldms_plan) (C(prelude), the start-up lines and the runtime objects in
+    the item form of the hpc.ldms.ldmsd_* modules), C(ldms_level), C(ldms_role) and C(ldms_control), the
+    endpoint used to configure it. Every host also gets C(ldms_cluster_file), the path of the cluster file.
+  - A cluster file that fails validation stops Ansible with one error naming the YAML path, instead of
+    the usual warning and an empty inventory.
+extends_documentation_fragment:
+  - constructed
+options:
+  plugin:
+    description: The name of this plugin.
+    required: true
+    type: str
+    choices: [hpc.ldms.cluster]
+  ldms_config:
+    description:
+      - Path of an existing LDMS/Maestro cluster file, relative to this inventory file.
+      - Without it, the LDMS sections are read from this file itself.
+    type: path
+  vars:
+    description: Variables given to every host.
+    type: dict
+    default: {}
+  daemons:
+    description: Inline LDMS C(daemons) section.
+    type: raw
+  aggregators:
+    description: Inline LDMS C(aggregators) section.
+    type: raw
+  samplers:
+    description: Inline LDMS C(samplers) section.
+    type: raw
+  plugins:
+    description: Inline LDMS C(plugins) section.
+    type: raw
+  stores:
+    description: Inline LDMS C(stores) section.
+    type: raw
+"""
+
+EXAMPLES = r"""
+# cluster.yaml: reuse an existing Maestro file unchanged
+plugin: hpc.ldms.cluster
+ldms_config: ldms_cfg.yaml
+vars:
+  ldms_deploy_mode: podman
+keyed_groups:
+  - key: ldms_level
+    prefix: level
+
+# cluster.yaml: the LDMS sections inline
+plugin: hpc.ldms.cluster
+daemons:
+  - names: "sampler-[1-4]"
+    hosts: "node-[1-4]"
+    endpoints:
+      - names: "node-[1-4]-411"
+        ports: 411
+samplers:
+  - daemons: "sampler-[1-4]"
+    plugins: [meminfo1]
+plugins:
+  meminfo1:
+    name: meminfo
+    interval: 1s
+"""
+
+import re
+import sys
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
+from ansible.utils.display import Display
+
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.source import load_cluster
+from ansible_collections.hpc.ldms.plugins.module_utils.render.config_file import prelude_commands
+from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import plan_cluster
+
+display = Display()
+NAME = "hpc.ldms.cluster"
+
+
+def group_name(key: str) -> str:
+    return "ldms_group_" + re.sub(r"[^A-Za-z0-9_]", "_", key)
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable):
+    NAME = NAME
+
+    def verify_file(self, path):
+        return super().verify_file(path) and path.endswith((".yml", ".yaml"))
+
+    def parse(self, inventory, loader, path, cache=True):
+        super().parse(inventory, loader, path, cache)
+        self._read_config_data(path)
+        try:
+            source, cluster = load_cluster(path)
+            plans = plan_cluster(cluster)
+        except ClusterError as exc:
+            # Ansible turns any inventory error into a warning and goes on
+            # with no hosts; a broken cluster file must stop the run instead.
+            display.error("%s: %s" % (NAME, exc))
+            sys.exit(1)
+        for warning in cluster.warnings:
+            display.warning("%s: %s" % (source, warning))
+        self.populate(cluster, plans, source)
+
+    def populate(self, cluster, plans, source):
+        inventory = self.inventory
+        for group in ("ldms_samplers", "ldms_aggregators"):
+            inventory.add_group(group)
+        sampler_names = set(cluster.sampler_daemons())
+        common_vars = self.get_option("vars") or {}
+        strict = self.get_option("strict")
+        for name, plan in plans.items():
+            inventory.add_host(name)
+            inventory.set_variable(name, "ansible_host", plan.host)
+            role = "aggregator" if plan.level else ("sampler" if name in sampler_names else "daemon")
+            host_vars = {
+                "ldms_cluster_file": source,
+                "ldms_role": role,
+                "ldms_level": plan.level,
+                "ldms_control": plan.control,
+                "ldms_plan": {
+                    "groups": plan.groups,
+                    "prelude": [command.text() for command in prelude_commands(plan)],
+                    "objects": plan.objects(),
+                },
+            }
+            for key, value in list(common_vars.items()) + list(host_vars.items()):
+                inventory.set_variable(name, key, value)
+            if name in sampler_names:
+                inventory.add_child("ldms_samplers", name)
+            if plan.level:
+                inventory.add_child("ldms_aggregators", name)
+                level_group = "ldms_level_%d" % plan.level
+                inventory.add_group(level_group)
+                inventory.add_child(level_group, name)
+            for key in plan.groups:
+                inventory.add_group(group_name(key))
+                inventory.add_child(group_name(key), name)
+            all_vars = dict(common_vars)
+            all_vars.update(host_vars)
+            try:
+                self._set_composite_vars(self.get_option("compose"), all_vars, name, strict=strict)
+                self._add_host_to_composed_groups(self.get_option("groups"), all_vars, name, strict=strict)
+                self._add_host_to_keyed_groups(self.get_option("keyed_groups"), all_vars, name, strict=strict)
+            except Exception as exc:
+                raise AnsibleParserError("%s: constructed options failed for %s: %s" % (NAME, name, exc))

@@ -1,0 +1,271 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.ldms contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The desired configuration of each daemon, from the model and a balance.
+
+A ``DaemonPlan`` holds the start-up lines (env, options, auth domains,
+listeners) and the runtime objects as items in the form the resource modules
+take (keys are ldmsd attribute names). The config file, the inventory's
+hostvars and the live modules all work from these same items.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+from ansible_collections.hpc.ldms.plugins.module_utils.balance.sticky import balance
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import (
+    AggregatorGroup,
+    Auth,
+    Cluster,
+    Daemon,
+    PluginInstance,
+)
+from ansible_collections.hpc.ldms.plugins.module_utils.render.commands import Command
+
+OBJECT_KINDS = ("samplers", "advertisers", "producers", "prdcr_listeners", "subscriptions",
+                "aggregator_plugins", "updaters", "storage_policies")
+
+
+@dataclass
+class DaemonPlan:
+    name: str
+    host: str
+    level: int  # 0 = sampler only
+    groups: List[str] = field(default_factory=list)  # aggregator groups it serves
+    control: Optional[dict] = None
+    startup: List[Command] = field(default_factory=list)
+    auths: Dict[str, Auth] = field(default_factory=dict)  # every domain it uses, by name
+    samplers: List[dict] = field(default_factory=list)
+    advertisers: List[dict] = field(default_factory=list)
+    producers: List[dict] = field(default_factory=list)
+    prdcr_listeners: List[dict] = field(default_factory=list)
+    subscriptions: List[dict] = field(default_factory=list)
+    aggregator_plugins: List[dict] = field(default_factory=list)
+    updaters: List[dict] = field(default_factory=list)
+    storage_policies: List[dict] = field(default_factory=list)
+
+    def objects(self) -> Dict[str, List[dict]]:
+        return {kind: getattr(self, kind) for kind in OBJECT_KINDS}
+
+
+def auth_command(auth: Auth) -> Command:
+    return Command.make("auth_add", ("name", auth.name), ("plugin", auth.plugin), *auth.options)
+
+
+def control_of(daemon: Daemon) -> Optional[dict]:
+    endpoint = daemon.control_endpoint
+    if endpoint is None:
+        return None
+    control = {"host": endpoint.host, "port": endpoint.port, "xprt": endpoint.xprt,
+               "auth": endpoint.auth.plugin if endpoint.auth else "none"}
+    if endpoint.auth and endpoint.auth.options:
+        control["auth_opts"] = dict(endpoint.auth.options)
+    return control
+
+
+def group_assignments(cluster: Cluster, previous: Optional[Dict[str, Dict[str, str]]] = None,
+                      alive: Optional[Dict[str, bool]] = None) -> Dict[str, dict]:
+    """Balance every aggregator group: group key -> balance result."""
+    results = {}
+    for group in cluster.aggregators:
+        status = {name: (alive or {}).get(name, True) for name in group.daemons}
+        results[group.key] = balance([p.name for p in group.producers], status,
+                                     previous=(previous or {}).get(group.key))
+    return results
+
+
+def _sampler_item(instance: PluginInstance, daemon: str) -> dict:
+    config = [dict(item) if isinstance(item, dict) else item for item in instance.config]
+    first_dict = next((item for item in config if isinstance(item, dict)), None)
+    if first_dict is None and not config:
+        first_dict = {}
+        config.append(first_dict)
+    if first_dict is not None:
+        # Without these the set would have no producer or instance name.
+        first_dict.setdefault("producer", daemon)
+        first_dict.setdefault("instance", "%s/%s" % (daemon, instance.key))
+    item = {"name": instance.key, "plugin": instance.plugin, "config": config}
+    if instance.interval is not None:
+        item["interval"] = instance.interval
+    if instance.offset is not None:
+        item["offset"] = instance.offset
+    return item
+
+
+def _store_plugin_config(instance: PluginInstance, path: str) -> dict:
+    merged = {"plugin": instance.plugin}
+    for index, item in enumerate(instance.config):
+        if not isinstance(item, dict):
+            raise ClusterError("%s.config[%d]" % (instance.path, index),
+                               "a store plugin's config must be mappings (used by %s)" % path)
+        merged.update(item)
+    return merged
+
+
+def _drop_none(item: dict) -> dict:
+    return {key: value for key, value in item.items() if value is not None}
+
+
+def _index(pairs) -> Dict[object, list]:
+    index: Dict[object, list] = {}
+    for key, value in pairs:
+        index.setdefault(key, []).append(value)
+    return index
+
+
+def _exact_names_regex(names: List[str]) -> str:
+    return "^(%s)$" % "|".join(re.escape(name) for name in names)
+
+
+class _Planner:
+    def __init__(self, cluster: Cluster, assignments: Dict[str, dict]):
+        self.cluster = cluster
+        self.assignments = assignments
+        self.levels = cluster.levels()
+        # Membership indexes: scanning every group's daemon list per daemon
+        # is quadratic at 30,000 daemons.
+        self.sampler_groups = _index((name, group) for group in cluster.samplers for name in group.daemons)
+        self.aggregator_groups = _index((name, group) for group in cluster.aggregators for name in group.daemons)
+        self.policies = _index((name, policy) for policy in cluster.stores for name in policy.daemons)
+        self.producers_of = _index(((group.key, assignments[group.key].assignment.get(producer.name)), producer)
+                                   for group in cluster.aggregators for producer in group.producers)
+
+    def plan(self, name: str) -> DaemonPlan:
+        daemon = self.cluster.daemons[name]
+        plan = DaemonPlan(name=name, host=daemon.host, level=self.levels[name], control=control_of(daemon))
+        self.startup(plan, daemon)
+        for group in self.sampler_groups.get(name, ()):
+            self.sampler_part(plan, daemon, group)
+        for group in self.aggregator_groups.get(name, ()):
+            plan.groups.append(group.key)
+            self.aggregator_part(plan, daemon, group)
+        self.stores(plan)
+        return plan
+
+    def use_auth(self, plan: DaemonPlan, auth: Optional[Auth]) -> Optional[str]:
+        if auth is None:
+            return None
+        known = plan.auths.get(auth.name)
+        if known is not None and known != auth:
+            raise ClusterError(plan.name, "auth domain %r is defined twice with different settings" % auth.name)
+        plan.auths[auth.name] = auth
+        return auth.name
+
+    def startup(self, plan: DaemonPlan, daemon: Daemon):
+        for key, value in daemon.environment:
+            plan.startup.append(Command("env", (("%s" % key, value),)))
+        for key, value in daemon.options:
+            if isinstance(value, dict):
+                plan.startup.append(Command.make(key, *value.items()))
+            elif value is None:
+                plan.startup.append(Command(key))
+            else:
+                plan.startup.append(Command("option", (("--%s" % key, None), (str(value), None))))
+        if daemon.stream_enable:
+            plan.startup.append(Command("stream_enable"))
+        if daemon.msg_enable:
+            plan.startup.append(Command("msg_enable"))
+        listened = set()
+        for endpoint in daemon.endpoints:
+            key = (endpoint.xprt, str(endpoint.port), endpoint.listen_host)
+            if key in listened:
+                continue
+            listened.add(key)
+            if endpoint.auth and endpoint.auth.name not in plan.auths:
+                self.use_auth(plan, endpoint.auth)
+                plan.startup.append(auth_command(endpoint.auth))
+            plan.startup.append(Command.make(
+                "listen", ("xprt", endpoint.xprt), ("port", endpoint.port),
+                auth=endpoint.auth.name if endpoint.auth else None, host=endpoint.listen_host))
+
+    def sampler_part(self, plan: DaemonPlan, daemon: Daemon, group):
+        if group.advertise is not None:
+            advertise = group.advertise
+            auth = self.use_auth(plan, advertise.auth)
+            for host in advertise.hosts:
+                plan.advertisers.append(_drop_none({
+                    "name": "%s-%s" % (daemon.name, host), "host": host, "xprt": advertise.xprt,
+                    "port": advertise.port, "reconnect": advertise.reconnect, "auth": auth,
+                    "perm": advertise.perm, "rail": advertise.rail, "quota": advertise.quota,
+                    "rx_rate": advertise.rx_rate}))
+        loaded = {item["name"] for item in plan.samplers}
+        for instance in group.plugins:
+            if instance.key not in loaded:  # a daemon in two groups loads a plugin once
+                loaded.add(instance.key)
+                plan.samplers.append(_sampler_item(instance, daemon.name))
+
+    def aggregator_part(self, plan: DaemonPlan, daemon: Daemon, group: AggregatorGroup):
+        for producer in self.producers_of.get((group.key, daemon.name), ()):
+            plan.producers.append(_drop_none({
+                "name": producer.name, "host": producer.host, "port": producer.port, "xprt": producer.xprt,
+                "type": producer.type, "reconnect": producer.reconnect, "auth": self.use_auth(plan, producer.auth),
+                "perm": producer.perm, "rail": producer.rail, "quota": producer.quota,
+                "rx_rate": producer.rx_rate, "cache_ip": producer.cache_ip}))
+        advertised = self.advertised_hosts(group)
+        for listen in group.prdcr_listen:
+            regex = listen.regex
+            if regex is None and advertised:
+                # Split the advertising hosts over the group instead of every
+                # aggregator collecting every sampler.
+                share = balance(advertised, group.daemons).assignment
+                mine = [host for host in advertised if share[host] == daemon.name]
+                regex = _exact_names_regex(mine) if mine else "^$"
+            plan.prdcr_listeners.append(_drop_none({
+                "name": listen.name, "regex": regex, "ip": listen.ip, "disable_start": listen.disable_start,
+                "quota": listen.quota, "rx_rate": listen.rx_rate, "rail": listen.rail, "type": listen.type,
+                "advertiser_xprt": listen.advertiser_xprt, "advertiser_port": listen.advertiser_port,
+                "advertiser_auth": listen.advertiser_auth, "reconnect": listen.reconnect}))
+        if group.advertise is not None:
+            advertise = group.advertise
+            auth = self.use_auth(plan, advertise.auth)
+            for host in advertise.hosts:
+                plan.advertisers.append(_drop_none({
+                    "name": "%s-%s" % (daemon.name, host), "host": host, "xprt": advertise.xprt,
+                    "port": advertise.port, "reconnect": advertise.reconnect, "auth": auth,
+                    "perm": advertise.perm, "rail": advertise.rail, "quota": advertise.quota,
+                    "rx_rate": advertise.rx_rate}))
+        for subscription in group.subscribe:
+            plan.subscriptions.append(_drop_none({subscription.kind: subscription.value,
+                                                  "regex": subscription.regex, "rx_rate": subscription.rx_rate}))
+        loaded = {item["name"] for item in plan.aggregator_plugins}
+        for instance in group.plugins:
+            if instance.key not in loaded:
+                loaded.add(instance.key)
+                plan.aggregator_plugins.append(_sampler_item(instance, daemon.name))
+        for updater in group.updaters:
+            plan.updaters.append(_drop_none({
+                "name": updater.name, "interval": updater.interval, "offset": updater.offset,
+                "mode": updater.mode, "perm": updater.perm, "producers": list(updater.producers),
+                "sets": [{"regex": regex, "field": field_name} for regex, field_name in updater.sets]}))
+
+    def advertised_hosts(self, group: AggregatorGroup) -> List[str]:
+        """Hosts of samplers that advertise to one of this group's aggregators."""
+        targets = set()
+        for name in group.daemons:
+            daemon = self.cluster.daemons[name]
+            targets.add(daemon.host)
+            targets.update(endpoint.host for endpoint in daemon.endpoints)
+        hosts: Dict[str, None] = {}
+        for sampler_group in self.cluster.samplers:
+            if sampler_group.advertise and targets.intersection(sampler_group.advertise.hosts):
+                for name in sampler_group.daemons:
+                    hosts.setdefault(self.cluster.daemons[name].host)
+        return list(hosts)
+
+    def stores(self, plan: DaemonPlan):
+        for policy in self.policies.get(plan.name, ()):
+            plan.storage_policies.append(_drop_none({
+                "name": policy.name, "plugin": policy.plugin.key,
+                "plugin_config": _store_plugin_config(policy.plugin, policy.path),
+                "container": policy.container, "schema": policy.schema, "regex": policy.regex,
+                "decomposition": policy.decomposition, "perm": policy.perm, "flush": policy.flush}))
+
+
+def plan_cluster(cluster: Cluster, assignments: Optional[Dict[str, dict]] = None) -> Dict[str, DaemonPlan]:
+    """Every daemon's plan, in the order the cluster file defines them."""
+    planner = _Planner(cluster, assignments if assignments is not None else group_assignments(cluster))
+    return {name: planner.plan(name) for name in cluster.daemons}

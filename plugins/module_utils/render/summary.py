@@ -1,0 +1,22 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.ldms contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A few lines a person reads after a render."""
+
+from __future__ import annotations
+
+from typing import Dict, List
+
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import Cluster
+from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import DaemonPlan
+
+
+def render_summary(cluster: Cluster, plans: Dict[str, DaemonPlan]) -> List[str]:
+    samplers = sum(1 for plan in plans.values() if plan.samplers)
+    lines = ["%d daemons: %d samplers, %d aggregators, %d storage policies" % (
+        len(plans), samplers, sum(1 for plan in plans.values() if plan.level), len(cluster.stores))]
+    for group in cluster.aggregators:
+        loads = [len(plans[name].producers) for name in group.daemons]
+        lines.append("L%d %s: %d producers over %d aggregators (%d-%d each)" % (
+            group.level, group.key, len(group.producers), len(group.daemons), min(loads), max(loads)))
+    return lines

@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.ldms contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: render_config
+short_description: Render ldmsd config files for a whole LDMS cluster
+version_added: 0.1.0
+description:
+  - Reads an LDMS/Maestro cluster file, balances each aggregator group and writes C(<daemon>.conf) for every
+    daemon plus C(topology.md) into O(dest), in one task on the controller.
+  - Files whose content is unchanged are not rewritten; a second run reports C(changed=false).
+  - The files are ldmsd v4 config files for C(ldmsd -c FILE). They use the command vocabulary and order of
+    LDMS's own C(ldmsd_yaml_parser), without its bugs (pull updaters stay pull; C(rail), C(quota) and
+    C(rx_rate) are kept; no duplicate C(load) lines; hostlists pair in the order written).
+  - This is an action plugin; it runs on the controller only.
+options:
+  src:
+    description: The cluster file, or an inventory file of the P(hpc.ldms.cluster#inventory) plugin.
+    type: path
+    required: true
+  dest:
+    description: Directory to write into. It is created when missing.
+    type: path
+    required: true
+  prune:
+    description: Remove C(.conf) files that an earlier render wrote for daemons no longer in the cluster.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+author:
+  - hpc.ldms contributors
+"""
+
+EXAMPLES = r"""
+- name: Render every daemon's config
+  hpc.ldms.render_config:
+    src: "{{ ldms_cluster_file }}"
+    dest: /etc/ldms/rendered
+"""
+
+RETURN = r"""
+written:
+  description: Number of files written (or that would be written in check mode).
+  returned: always
+  type: int
+unchanged:
+  description: Number of files already up to date.
+  returned: always
+  type: int
+removed:
+  description: Stale files removed.
+  returned: always
+  type: list
+  elements: str
+source:
+  description: The file the LDMS sections were read from.
+  returned: always
+  type: str
+summary:
+  description: A short human summary of the cluster and the balance.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(argument_spec={"src": {"type": "path", "required": True},
+                                          "dest": {"type": "path", "required": True},
+                                          "prune": {"type": "bool", "default": True}},
+                           supports_check_mode=True)
+    module.fail_json(msg="hpc.ldms.render_config runs on the controller through its action plugin")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""The render playbook and the cluster inventory, run through real ansible-playbook."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+EXAMPLE = os.path.join(REPO, "examples", "cluster.yaml")
+BIN = os.path.dirname(sys.executable)
+
+
+@pytest.fixture(scope="module")
+def ansible_env(tmp_path_factory):
+    collections = tmp_path_factory.mktemp("collections")
+    (collections / "ansible_collections" / "hpc").mkdir(parents=True)
+    os.symlink(REPO, collections / "ansible_collections" / "hpc" / "ldms")
+    env = dict(os.environ)
+    env.update(ANSIBLE_COLLECTIONS_PATH="%s:%s" % (collections, env.get("ANSIBLE_COLLECTIONS_PATH", "")),
+               ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCALHOST_WARNING="0",
+               ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
+    return env
+
+
+def run(env, *args):
+    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+
+
+def playbook(env, inventory, dest, *extra):
+    return run(env, os.path.join(BIN, "ansible-playbook"), os.path.join(REPO, "playbooks", "render.yml"),
+               "-i", inventory, "-e", "ldms_config_dir=%s" % dest, *extra)
+
+
+def recap_changed(output):
+    return int(re.search(r"localhost\s+:.*changed=(\d+)", output).group(1))
+
+
+def test_render_twice_is_idempotent(ansible_env, tmp_path):
+    dest = tmp_path / "out"
+    first = playbook(ansible_env, EXAMPLE, dest)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert recap_changed(first.stdout) == 1
+    assert "15 daemons: 10 samplers, 5 aggregators, 3 storage policies" in first.stdout
+    assert sorted(os.listdir(dest))[:2] == ["l1-agg-1.conf", "l1-agg-2.conf"]
+    assert (dest / "topology.md").exists()
+    before = {name: (dest / name).read_bytes() for name in os.listdir(dest)}
+    second = playbook(ansible_env, EXAMPLE, dest)
+    assert second.returncode == 0 and recap_changed(second.stdout) == 0
+    assert before == {name: (dest / name).read_bytes() for name in os.listdir(dest)}
+
+
+def test_inventory_pointing_at_an_existing_file(ansible_env, tmp_path):
+    shutil.copy(EXAMPLE, tmp_path / "ldms_cfg.yaml")
+    inventory = tmp_path / "cluster.yaml"
+    inventory.write_text("plugin: hpc.ldms.cluster\nldms_config: ldms_cfg.yaml\nvars:\n  site: test\n"
+                         "keyed_groups:\n  - key: ldms_role\n    prefix: role\n")
+    listed = run(ansible_env, os.path.join(BIN, "ansible-inventory"), "-i", str(inventory), "--list")
+    assert listed.returncode == 0, listed.stderr
+    data = json.loads(listed.stdout)
+    assert data["ldms_level_1"]["hosts"] == ["l1-agg-1", "l1-agg-2", "l1-agg-3", "l1-agg-4"]
+    assert data["ldms_level_2"]["hosts"] == ["l2-agg"]
+    assert len(data["ldms_samplers"]["hosts"]) == 10
+    assert "ldms_group_l1_agg__1_4_" in data
+    assert "sampler-10" in data["role_sampler"]["hosts"]
+    hostvars = data["_meta"]["hostvars"]
+    assert hostvars["sampler-10"]["ansible_host"] == "node-10"
+    assert hostvars["sampler-10"]["site"] == "test"
+    assert hostvars["l1-agg-1"]["ldms_control"] == {"host": "agg-1", "port": 10401, "xprt": "sock", "auth": "munge"}
+    assert hostvars["l2-agg"]["ldms_plan"]["objects"]["storage_policies"][0]["name"] == "sos-meminfo"
+
+
+def test_bad_cluster_file_fails_the_run(ansible_env, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    text = open(EXAMPLE).read().replace("ports: 10002", "ports: \"[10002-10004]\"")
+    bad.write_text(text)
+    dest = tmp_path / "out"
+    result = playbook(ansible_env, str(bad), dest)
+    assert result.returncode != 0
+    assert "daemons[0].endpoints[0].ports: 3 ports for 10 endpoint names" in result.stdout + result.stderr
+    assert not dest.exists()
