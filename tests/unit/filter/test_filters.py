@@ -1,0 +1,43 @@
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.hpc.ldms.plugins.filter.balance import FilterModule as BalanceFilters
+from ansible_collections.hpc.ldms.plugins.filter.hostlist_compress import FilterModule as CompressFilters
+from ansible_collections.hpc.ldms.plugins.filter.hostlist_expand import FilterModule as ExpandFilters
+from ansible_collections.hpc.ldms.plugins.filter.ldmsd_config import FilterModule as ConfigFilters
+
+expand = ExpandFilters().filters()["hostlist_expand"]
+compress = CompressFilters().filters()["hostlist_compress"]
+balance = BalanceFilters().filters()["balance"]
+ldmsd_config = ConfigFilters().filters()["ldmsd_config"]
+
+
+def test_hostlist_filters():
+    assert expand("node-[9-11]") == ["node-9", "node-10", "node-11"]
+    assert compress(["node-9", "node-10", "node-11"]) == "node-[9-11]"
+    with pytest.raises(AnsibleFilterError, match="bad hostlist"):
+        expand("node-[1-")
+    with pytest.raises(AnsibleFilterError, match="expected a list of names"):
+        compress("node-1")
+
+
+def test_balance_filter():
+    result = balance(["p1", "p2", "p3"], ["a", "b"])
+    assert result["assignment"] == {"p1": "a", "p2": "a", "p3": "b"}
+    assert result["failsafe"] is False
+    with pytest.raises(AnsibleFilterError, match="aggregators"):
+        balance(["p1"], 3)
+    with pytest.raises(AnsibleFilterError, match="no weight"):
+        balance(["p1"], ["a"], weights={})
+
+
+def test_ldmsd_config_filter(tmp_path):
+    import os
+    example = os.path.join(os.path.dirname(__file__), "..", "..", "..", "examples", "cluster.yaml")
+    lines = ldmsd_config(example, daemon="l1-agg-4")
+    assert lines[0] == "auth_add name=munge1 plugin=munge"
+    assert sum(line.startswith("prdcr_add ") for line in lines) == 2
+    with pytest.raises(AnsibleFilterError, match="daemon 'nope' is not in"):
+        ldmsd_config(example, daemon="nope")
+    with pytest.raises(AnsibleFilterError, match="not an ldms_plan"):
+        ldmsd_config({"a": 1})
