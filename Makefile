@@ -1,0 +1,54 @@
+# hpc.ldms: set-up, demo and the whole test suite.
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.requirements-installed
+COLLECTIONS := $(VENV)/collections
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_NOCOLOR := 1
+
+.PHONY: venv install demo test unit integration sanity lint render-check clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+install: venv
+	rm -rf build
+	$(BIN)/ansible-galaxy collection build --force --output-path build .
+	$(BIN)/ansible-galaxy collection install --force --offline -p $(COLLECTIONS) build/hpc-ldms-*.tar.gz
+
+demo: install
+	$(BIN)/ansible-playbook hpc.ldms.render -i examples/cluster.yaml -e ldms_config_dir=$(CURDIR)/out
+
+sanity: venv
+	VENV_BIN=$(BIN) tests/sanity/run.sh
+
+lint: install
+	$(BIN)/ansible-lint
+
+# The render playbook of the installed collection on every bundled example, twice.
+render-check: install
+	set -e; for example in examples/*.yaml; do \
+	  dest=$$(mktemp -d); \
+	  $(BIN)/ansible-playbook hpc.ldms.render -i $$example -e ldms_config_dir=$$dest >/dev/null; \
+	  $(BIN)/ansible-playbook hpc.ldms.render -i $$example -e ldms_config_dir=$$dest | grep -q 'changed=0' \
+	    || { echo "second render of $$example changed files"; exit 1; }; \
+	  echo "render-check: $$example rendered $$(ls $$dest | wc -l) files, idempotent"; rm -rf $$dest; \
+	done
+
+unit: venv
+	$(BIN)/python -m pytest tests/unit -q
+
+integration: venv
+	$(BIN)/python -m pytest tests/integration tests/simulator -q
+
+# Pytest runs last so that its summary is the closing line.
+test: sanity lint render-check
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf build out .venv

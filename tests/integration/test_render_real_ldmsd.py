@@ -1,0 +1,124 @@
+"""Rendered config files start a real ldmsd 4.5.3 cluster (skipped where LDMS is not installed)."""
+
+import glob
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.loader import load_text
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import build_cluster
+from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import render_files, write_files
+
+PREFIX = os.environ.get("LDMS_PREFIX", "/opt/ovis")
+LDMSD = os.path.join(PREFIX, "sbin", "ldmsd")
+pytestmark = pytest.mark.skipif(not os.access(LDMSD, os.X_OK), reason="real LDMS not installed at %s" % PREFIX)
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def ldms_env():
+    env = dict(os.environ)
+    site = glob.glob(os.path.join(PREFIX, "lib*", "python3*", "site-packages"))
+    env.update(PATH="%s/sbin:%s/bin:%s" % (PREFIX, PREFIX, env["PATH"]), LD_LIBRARY_PATH=os.path.join(PREFIX, "lib"),
+               LDMSD_PLUGIN_LIBPATH=os.path.join(PREFIX, "lib", "ovis-ldms"),
+               ZAP_LIBPATH=os.path.join(PREFIX, "lib", "ovis-ldms"), PYTHONPATH=":".join(site))
+    return env
+
+
+CLUSTER = """
+daemons:
+  - names: "samp-[1-2]"
+    hosts: 127.0.0.1
+    endpoints:
+      - {{names: "samp-[1-2]-ep", ports: "{s1},{s2}"}}
+  - names: "l1-[1-2]"
+    hosts: 127.0.0.1
+    endpoints:
+      - {{names: "l1-[1-2]-ep", ports: "{a1},{a2}"}}
+  - names: l2
+    hosts: 127.0.0.1
+    endpoints:
+      - {{names: l2-ep, ports: {top}}}
+aggregators:
+  - daemons: "l1-[1-2]"
+    peers:
+      - {{daemons: "samp-[1-2]", endpoints: "samp-[1-2]-ep", reconnect: 1s, type: active,
+          updaters: [{{interval: 1s, offset: 100ms, mode: pull}}]}}
+  - daemons: l2
+    peers:
+      - {{daemons: "l1-[1-2]", endpoints: "l1-[1-2]-ep", reconnect: 1s, type: active,
+          updaters: [{{interval: 1s, offset: 200ms}}]}}
+samplers:
+  - daemons: "samp-[1-2]"
+    plugins: [meminfo1, vmstat1]
+plugins:
+  meminfo1: {{name: meminfo, interval: 1s, config: [{{schema: meminfo, perm: "rw-r--r--"}}]}}
+  vmstat1: {{name: vmstat, interval: 1s, offset: 0ms, config: [{{schema: vmstat}}]}}
+  csv: {{name: store_csv, config: [{{path: "{csv}", buffer: 0}}]}}
+stores:
+  csv-meminfo: {{daemons: l2, plugin: csv, container: store, schema: meminfo, flush: 1s}}
+"""
+
+SETS_AT_TOP = """
+import json, sys
+from ldmsd.ldmsd_communicator import Communicator
+comm = Communicator("sock", "127.0.0.1", int(sys.argv[1]))
+assert comm.connect() == 0, "cannot connect"
+rc, msg = comm.prdcr_set_status()
+print(json.dumps(sorted(s["inst_name"] for s in json.loads(msg))) if rc == 0 else "[]")
+"""
+
+
+def csv_rows(root):
+    return sum(len(path.read_text().splitlines()) for path in root.glob("store/meminfo*") if path.is_file())
+
+
+def test_rendered_cluster_runs_on_real_ldmsd(tmp_path):
+    s1, s2, a1, a2, top = free_ports(5)
+    csv = tmp_path / "csv"
+    csv.mkdir()
+    cluster = build_cluster(load_text(CLUSTER.format(s1=s1, s2=s2, a1=a1, a2=a2, top=top, csv=csv)))
+    write_files(render_files(cluster, "real.yaml"), str(tmp_path / "conf"))
+    env = ldms_env()
+    daemons = []
+    try:
+        for name in ("samp-1", "samp-2", "l1-1", "l1-2", "l2"):
+            daemons.append(subprocess.Popen(
+                [LDMSD, "-F", "-c", str(tmp_path / "conf" / ("%s.conf" % name)), "-l", str(tmp_path / ("%s.log" % name))],
+                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT))
+        wanted = sorted("samp-%d/%s" % (i, p) for i in (1, 2) for p in ("meminfo1", "vmstat1"))
+        deadline, seen = time.time() + 30, []
+        while time.time() < deadline:
+            assert all(d.poll() is None for d in daemons), "an ldmsd exited: %s" % [
+                (tmp_path / ("%s.log" % n)).read_text()[-500:] for n in ("samp-1", "samp-2", "l1-1", "l1-2", "l2")]
+            out = subprocess.run([sys.executable, "-c", SETS_AT_TOP, str(top)], env=env, capture_output=True,
+                                 text=True, timeout=20)
+            seen = json.loads(out.stdout or "[]")
+            if seen == wanted and csv_rows(csv) >= 2:
+                break
+            time.sleep(1)
+        assert seen == wanted
+        assert csv_rows(csv) >= 2  # the header and at least one row
+    finally:
+        for daemon in daemons:
+            if daemon.poll() is None:
+                daemon.send_signal(signal.SIGTERM)
+        for daemon in daemons:
+            try:
+                daemon.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
