@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Balancer benchmark: speed at scale, and producers moved by a failover.
 
     python3 benchmarks/bench_balance.py
@@ -11,7 +10,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _collection_path  # noqa: E402,F401
+import _collection_path  # noqa: E402
+
+_collection_path.activate()
 
 from ansible_collections.hpc.ldms.plugins.module_utils.balance.sticky import balance, maestro_blocks  # noqa: E402
 

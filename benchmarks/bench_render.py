@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Render benchmark: a cluster shaped like LDMS's large test cluster.
 
 31,488 compute nodes + 44 service nodes are sampled, 8 level-1 aggregators
@@ -20,7 +19,9 @@ import time
 import resource
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _collection_path  # noqa: E402,F401  (makes ansible_collections.hpc.ldms importable)
+import _collection_path  # noqa: E402
+
+_collection_path.activate()
 
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.loader import load_text  # noqa: E402
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import build_cluster  # noqa: E402
@@ -103,8 +104,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,31488", help="compute-node counts")
     args = parser.parse_args()
-    print("%9s %8s %8s %8s %8s %8s %9s %7s %9s" % ("compute", "daemons", "model_s", "render_s", "write_s",
-                                                  "total_s", "maxrss_MiB", "files", "2nd_run"))
+    columns = ("compute", "daemons", "model_s", "render_s", "write_s", "total_s", "maxrss_MiB", "files", "2nd_run")
+    print("%9s %8s %8s %8s %8s %8s %9s %7s %9s" % columns)
     for size in (int(item) for item in args.sizes.split(",")):
         dest = tempfile.mkdtemp(prefix="hpc-ldms-bench-")
         try:

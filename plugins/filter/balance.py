@@ -34,7 +34,7 @@ options:
     description: Producer name to a positive weight (set bytes times updates per second). Every producer needs one.
     type: dict
 author:
-  - hpc.ldms contributors
+  - hpc.ldms contributors (@hpc-ldms)
 """
 
 EXAMPLES = r"""

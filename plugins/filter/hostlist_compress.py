@@ -20,7 +20,7 @@ options:
 requirements:
   - python-hostlist
 author:
-  - hpc.ldms contributors
+  - hpc.ldms contributors (@hpc-ldms)
 """
 
 EXAMPLES = r"""

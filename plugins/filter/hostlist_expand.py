@@ -21,7 +21,7 @@ options:
 requirements:
   - python-hostlist
 author:
-  - hpc.ldms contributors
+  - hpc.ldms contributors (@hpc-ldms)
 """
 
 EXAMPLES = r"""

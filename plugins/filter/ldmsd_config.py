@@ -23,7 +23,7 @@ options:
     description: The daemon name, when the input is a cluster file path.
     type: str
 author:
-  - hpc.ldms contributors
+  - hpc.ldms contributors (@hpc-ldms)
 """
 
 EXAMPLES = r"""

@@ -81,7 +81,6 @@ plugins:
 """
 
 import re
-import sys
 
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
@@ -116,7 +115,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             # Ansible turns any inventory error into a warning and goes on
             # with no hosts; a broken cluster file must stop the run instead.
             display.error("%s: %s" % (NAME, exc))
-            sys.exit(1)
+            raise SystemExit(1)
         for warning in cluster.warnings:
             display.warning("%s: %s" % (source, warning))
         self.populate(cluster, plans, source)

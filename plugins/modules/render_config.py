@@ -31,13 +31,17 @@ options:
     default: true
 attributes:
   check_mode:
+    description: Reports the files that would be written, and writes none.
     support: full
   diff_mode:
+    description: Shows the new content of changed files (the first 20).
     support: full
   platform:
+    description: Runs on the controller.
+    support: full
     platforms: posix
 author:
-  - hpc.ldms contributors
+  - hpc.ldms contributors (@hpc-ldms)
 """
 
 EXAMPLES = r"""

@@ -112,7 +112,7 @@ def balance(producers: Iterable[str], aggregators: AggregatorSpec,
         kept = {name: previous[name] for name in ordered if name in previous}
         return BalanceResult(assignment=kept, loads={}, failsafe=True,
                              reason="no alive aggregator among %s: the previous assignment is kept"
-                             % (", ".join(name for name, _ in status) or "(none)"))
+                             % (", ".join(name for name, _alive in status) or "(none)"))
     rank = {name: index for index, name in enumerate(alive)}
     weight = (lambda name: sizes[name]) if sizes else (lambda name: 1.0)
 
@@ -161,11 +161,11 @@ def _even_out(members, loads, rank, weight, sizes):
     heapq.heapify(high)
     heapq.heapify(low)
     while high and low:
-        top_load, _, top = high[0]
+        top_load, _order, top = high[0]
         if -top_load != loads[top]:
             heapq.heappop(high)
             continue
-        bottom_load, _, bottom = low[0]
+        bottom_load, _order, bottom = low[0]
         if bottom_load != loads[bottom]:
             heapq.heappop(low)
             continue

@@ -285,7 +285,7 @@ class _Builder:
             names = expand(self.required(spec, "names", path), _join(path, "names"))
             hosts = broadcast(expand(self.required(spec, "hosts", path), _join(path, "hosts")),
                               len(names), _join(path, "hosts"), "hosts", "daemon names")
-            endpoints_per_daemon: List[List[Endpoint]] = [[] for _ in names]
+            endpoints_per_daemon: List[List[Endpoint]] = [[] for _name in names]
             for ep_index, ep_spec in enumerate(self.sequence(self.required(spec, "endpoints", path), _join(path, "endpoints"))):
                 ep_path = "%s.endpoints[%d]" % (path, ep_index)
                 for daemon_index, endpoints in enumerate(self.endpoints(ep_spec, ep_path, names, hosts)):
@@ -345,7 +345,7 @@ class _Builder:
             written = expand(spec["hosts"], _join(path, "hosts"))
             if len(written) == len(daemon_names) and len(names) != len(daemon_names):
                 size = len(names) // len(daemon_names)
-                hosts = [host for host in written for _ in range(size)]
+                hosts = [host for host in written for _copy in range(size)]
             else:
                 hosts = broadcast(written, len(names), _join(path, "hosts"), "hosts", "endpoint names")
         xprt = self.string(spec.get("xprt") or "sock", _join(path, "xprt"))

@@ -212,8 +212,8 @@ def config_command(name: str, config) -> Command:
 # -- create commands, per kind ---------------------------------------------
 
 def producer_add(item: dict) -> List[Command]:
-    return [Command.make("prdcr_add", *_attrs(item, ("name", "host", "port", "xprt", "type", "reconnect", "perm", "auth",
-                                                      "rail", "quota", "rx_rate", "cache_ip")))]
+    names = ("name", "host", "port", "xprt", "type", "reconnect", "perm", "auth", "rail", "quota", "rx_rate", "cache_ip")
+    return [Command.make("prdcr_add", *_attrs(item, names))]
 
 
 def updater_add(item: dict) -> List[Command]:
@@ -300,7 +300,7 @@ def add_commands(kind: str, item: dict) -> List[Command]:
     if kind == "subscriptions":
         return [Command.make("prdcr_subscribe", *_attrs(item, ("stream", "message_tag", "rx_rate", "regex")))]
     spec = KINDS[kind]
-    return [Command.make(spec.add, *_attrs(item, [attr for attr, _ in spec.attrs]))]
+    return [Command.make(spec.add, *_attrs(item, [attr for attr, _parser in spec.attrs]))]
 
 
 def create_commands(kind: str, items: List[dict]) -> List[Command]:

@@ -20,7 +20,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import
 from ansible_collections.hpc.ldms.plugins.module_utils.render.topology import topology_markdown
 
 TOPOLOGY_FILE = "topology.md"
-_HEADER_PREFIX = HEADER.split("%s")[0]
+_HEADER_PREFIX = HEADER.split("%s", maxsplit=1)[0]
 
 
 @dataclass
