@@ -29,7 +29,7 @@ def main():
     first, seconds = timed(balance, producers, aggregators)
     print("initial: 100,000 producers over 1,000 aggregators: %.3f s (target <= 1 s)" % seconds)
     status = {name: name != "agg-500" for name in aggregators}
-    _, seconds = timed(balance, producers, status, previous=first.assignment)
+    _failover, seconds = timed(balance, producers, status, previous=first.assignment)
     print("sticky failover at that scale (1 of 1,000 dies): %.3f s" % seconds)
 
     producers = ["node-%d" % i for i in range(1, 10001)]

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import os
+
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
@@ -12,7 +14,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.source import load_cluster
 from ansible_collections.hpc.ldms.plugins.module_utils.render.summary import render_summary
-from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import render_files, write_files
+from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import render_to_dir
 
 ARGUMENT_SPEC = {
     "src": {"type": "path", "required": True},
@@ -35,10 +37,10 @@ class ActionModule(ActionBase):
         args = validation.validated_parameters
         try:
             source, cluster = load_cluster(args["src"])
-            rendered = render_files(cluster, source)
+            rendered = render_to_dir(cluster, source, args["dest"], check_mode=self._task.check_mode,
+                                     prune=args["prune"])
         except ClusterError as exc:
             raise AnsibleActionFail(str(exc))
-        write_files(rendered, args["dest"], check_mode=self._task.check_mode, prune=args["prune"])
         result.update(
             changed=rendered.changed,
             dest=args["dest"],
@@ -46,11 +48,12 @@ class ActionModule(ActionBase):
             written=len(rendered.written),
             unchanged=len(rendered.unchanged),
             removed=rendered.removed,
-            summary=render_summary(cluster, rendered.plans),
+            summary=render_summary(cluster, rendered.aggregator_plans),
         )
         if cluster.warnings:
             result["warnings"] = list(cluster.warnings)
-        if self._task.diff and rendered.written:
-            result["diff"] = [{"before_header": name, "after_header": name, "after": rendered.files[name]}
+        if self._task.diff and rendered.written and not self._task.check_mode:
+            result["diff"] = [{"before_header": name, "after_header": name,
+                               "after": open(os.path.join(args["dest"], name), encoding="utf-8").read()}
                               for name in rendered.written[:20]]
         return result

@@ -19,7 +19,7 @@ Attrs = Tuple[Tuple[str, AttrValue], ...]
 _TOKEN_RE = re.compile(r"([^=\s]+)(?:=(\S*))?")
 
 
-def _as_text(value) -> AttrValue:
+def as_text(value) -> AttrValue:
     """ldmsd attribute values are strings; keep None as a bare keyword."""
     if value is None:
         return None
@@ -45,9 +45,9 @@ class Command(NamedTuple):
         Positional pairs keep their order and may carry None to mean a bare
         keyword; keyword arguments are optional attributes (None = omitted).
         """
-        attrs = [(key, value if value.__class__ is str else _as_text(value)) for key, value in pairs]
+        attrs = [(key, value if value.__class__ is str else as_text(value)) for key, value in pairs]
         if kwargs:
-            attrs += [(key, _as_text(value)) for key, value in kwargs.items() if value is not None]
+            attrs += [(key, as_text(value)) for key, value in kwargs.items() if value is not None]
         return cls(verb, tuple(attrs))
 
     def get(self, key: str, default: AttrValue = None) -> AttrValue:

@@ -121,7 +121,7 @@ def _exact_names_regex(names: List[str]) -> str:
     return "^(%s)$" % "|".join(re.escape(name) for name in names)
 
 
-class _Planner:
+class Planner:
     def __init__(self, cluster: Cluster, assignments: Dict[str, dict]):
         self.cluster = cluster
         self.assignments = assignments
@@ -267,5 +267,5 @@ class _Planner:
 
 def plan_cluster(cluster: Cluster, assignments: Optional[Dict[str, dict]] = None) -> Dict[str, DaemonPlan]:
     """Every daemon's plan, in the order the cluster file defines them."""
-    planner = _Planner(cluster, assignments if assignments is not None else group_assignments(cluster))
+    planner = Planner(cluster, assignments if assignments is not None else group_assignments(cluster))
     return {name: planner.plan(name) for name in cluster.daemons}

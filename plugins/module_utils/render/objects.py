@@ -16,7 +16,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.values import parse_bool, parse_int, parse_perm, parse_time_us
-from ansible_collections.hpc.ldms.plugins.module_utils.render.commands import Command
+from ansible_collections.hpc.ldms.plugins.module_utils.render.commands import Command, as_text
 
 DEFAULT_SAMPLE_INTERVAL_US = 1000000  # ldmsd's own default
 
@@ -200,13 +200,15 @@ def config_command(name: str, config) -> Command:
     """``config name=<name> ...`` from a dict (None = bare keyword, list = repeated key) or a string."""
     if isinstance(config, str):
         return Command("config", (("name", name),) + tuple((token, None) for token in config.split()))
-    pairs = []
+    attrs = [("name", name)]
     for key, value in config.items():
-        if isinstance(value, list):
-            pairs.extend((key, item) for item in value)
+        if value is None or value.__class__ is str:  # the common case, kept cheap: it runs per daemon
+            attrs.append((key, value))
+        elif isinstance(value, list):
+            attrs.extend((key, as_text(item)) for item in value)
         else:
-            pairs.append((key, value))
-    return Command.make("config", ("name", name), *pairs)
+            attrs.append((key, as_text(value)))
+    return Command("config", tuple(attrs))
 
 
 # -- create commands, per kind ---------------------------------------------
@@ -250,16 +252,22 @@ def store_plugin_commands(item: dict) -> List[Command]:
 
 
 def plugin_load(item: dict) -> List[Command]:
-    commands = [Command.make("load", ("name", item["name"]), ("plugin", item.get("plugin") or item["name"]))]
-    commands += [config_command(item["name"], config) for config in item.get("config", [])]
+    name = item["name"]
+    commands = [Command("load", (("name", name), ("plugin", item.get("plugin") or name)))]
+    commands += [config_command(name, config) for config in item.get("config", ())]
     return commands
 
 
 def plugin_start(item: dict, required: bool) -> List[Command]:
-    if item.get("interval") is None and not required:
-        return []
-    interval = item.get("interval", DEFAULT_SAMPLE_INTERVAL_US)
-    return [Command.make("start", ("name", item["name"]), ("interval", interval), *_attrs(item, ("offset",)))]
+    interval = item.get("interval")
+    if interval is None:
+        if not required:
+            return []
+        interval = DEFAULT_SAMPLE_INTERVAL_US
+    attrs = (("name", item["name"]), ("interval", as_text(interval)))
+    if item.get("offset") is not None:
+        attrs += (("offset", as_text(item["offset"])),)
+    return [Command("start", attrs)]
 
 
 def start_command(kind: str, item: dict) -> List[Command]:

@@ -11,12 +11,17 @@ from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import Clus
 from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import DaemonPlan
 
 
-def render_summary(cluster: Cluster, plans: Dict[str, DaemonPlan]) -> List[str]:
-    samplers = sum(1 for plan in plans.values() if plan.samplers)
-    lines = ["%d daemons: %d samplers, %d aggregators, %d storage policies" % (
-        len(plans), samplers, sum(1 for plan in plans.values() if plan.level), len(cluster.stores))]
+def counts_line(cluster: Cluster) -> str:
+    aggregators = {name for group in cluster.aggregators for name in group.daemons}
+    return "%d daemons: %d samplers, %d aggregators, %d storage policies" % (
+        len(cluster.daemons), len(cluster.sampler_daemons()), len(aggregators), len(cluster.stores))
+
+
+def render_summary(cluster: Cluster, aggregator_plans: Dict[str, DaemonPlan]) -> List[str]:
+    """``aggregator_plans`` needs the plans of the aggregators only."""
+    lines = [counts_line(cluster)]
     for group in cluster.aggregators:
-        loads = [len(plans[name].producers) for name in group.daemons]
+        loads = [len(aggregator_plans[name].producers) for name in group.daemons]
         lines.append("L%d %s: %d producers over %d aggregators (%d-%d each)" % (
             group.level, group.key, len(group.producers), len(group.daemons), min(loads), max(loads)))
     return lines

@@ -10,6 +10,7 @@ from typing import Dict, List
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.hostlists import compress
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import Cluster
 from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import DaemonPlan
+from ansible_collections.hpc.ldms.plugins.module_utils.render.summary import counts_line
 
 
 def _node_id(prefix: str, index: int) -> str:
@@ -17,6 +18,7 @@ def _node_id(prefix: str, index: int) -> str:
 
 
 def topology_markdown(cluster: Cluster, plans: Dict[str, DaemonPlan]) -> str:
+    """``plans`` needs the plans of the aggregators only."""
     lines: List[str] = ["# LDMS cluster topology", "", "```mermaid", "graph LR"]
     sampler_ids = {}
     for index, group in enumerate(cluster.samplers):
@@ -44,7 +46,7 @@ def topology_markdown(cluster: Cluster, plans: Dict[str, DaemonPlan]) -> str:
         node = _node_id("T", index)
         what = policy.schema or policy.regex or "decomposition"
         lines.append('  %s[("%s<br/>%s: %s")]' % (node, policy.name, policy.plugin.plugin, what))
-        for upstream in {group_ids[daemon_group[name]] for name in policy.daemons if name in daemon_group}:
+        for upstream in dict.fromkeys(group_ids[daemon_group[name]] for name in policy.daemons if name in daemon_group):
             lines.append("  %s --> %s" % (upstream, node))
     lines += ["```", "", "## Producers per aggregator", "",
               "| aggregator | level | group | producers | updaters | storage policies |",
@@ -54,7 +56,5 @@ def topology_markdown(cluster: Cluster, plans: Dict[str, DaemonPlan]) -> str:
             lines.append("| %s | %d | %s | %d | %d | %d |" % (
                 name, plan.level, ", ".join(plan.groups), len(plan.producers),
                 len(plan.updaters), len(plan.storage_policies)))
-    samplers = sum(1 for plan in plans.values() if plan.samplers)
-    lines += ["", "%d daemons: %d samplers, %d aggregators, %d storage policies." % (
-        len(plans), samplers, sum(1 for plan in plans.values() if plan.level), len(cluster.stores)), ""]
+    lines += ["", counts_line(cluster) + ".", ""]
     return "\n".join(lines)

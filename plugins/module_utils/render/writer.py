@@ -5,44 +5,56 @@
 
 Files whose content is unchanged are not rewritten, so a second render
 changes nothing. Stale files that this renderer wrote earlier (they carry its
-header) are removed; other files in the directory are left alone.
+header) are removed; other files in the directory are left alone. Large
+clusters are rendered by forked workers, one per CPU.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import Cluster
 from ansible_collections.hpc.ldms.plugins.module_utils.render.config_file import HEADER, daemon_config_text
-from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import DaemonPlan, plan_cluster
+from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import (
+    DaemonPlan,
+    Planner,
+    group_assignments,
+)
 from ansible_collections.hpc.ldms.plugins.module_utils.render.topology import topology_markdown
 
 TOPOLOGY_FILE = "topology.md"
+PARALLEL_FROM = 2000  # daemons; below this a fork costs more than it saves
 _HEADER_PREFIX = HEADER.split("%s", maxsplit=1)[0]
 
 
 @dataclass
 class RenderResult:
-    files: Dict[str, str]  # file name -> text
+    files: Dict[str, str] = field(default_factory=dict)  # in-memory renders only
     written: List[str] = field(default_factory=list)
     unchanged: List[str] = field(default_factory=list)
     removed: List[str] = field(default_factory=list)
-    plans: Optional[Dict[str, DaemonPlan]] = None
+    aggregator_plans: Dict[str, DaemonPlan] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
         return bool(self.written or self.removed)
 
 
-def render_files(cluster: Cluster, source: str, plans: Optional[Dict[str, DaemonPlan]] = None) -> RenderResult:
+def _aggregator_plans(cluster: Cluster, planner: Planner) -> Dict[str, DaemonPlan]:
+    return {name: planner.plan(name) for name, level in cluster.levels().items() if level}
+
+
+def render_files(cluster: Cluster, source: str) -> RenderResult:
     """All file texts, in memory."""
-    plans = plans if plans is not None else plan_cluster(cluster)
+    planner = Planner(cluster, group_assignments(cluster))
     label = os.path.basename(source)
-    files = {"%s.conf" % name: daemon_config_text(plan, label) for name, plan in plans.items()}
-    files[TOPOLOGY_FILE] = topology_markdown(cluster, plans)
-    return RenderResult(files=files, plans=plans)
+    result = RenderResult(aggregator_plans=_aggregator_plans(cluster, planner))
+    result.files = {"%s.conf" % name: daemon_config_text(planner.plan(name), label) for name in cluster.daemons}
+    result.files[TOPOLOGY_FILE] = topology_markdown(cluster, result.aggregator_plans)
+    return result
 
 
 def _read(path: str) -> Optional[str]:
@@ -77,19 +89,64 @@ def _sync_file(dest: str, name: str, text: str, check_mode: bool) -> bool:
     return True
 
 
+def _prune(result: RenderResult, dest: str, wanted: set, check_mode: bool):
+    if not os.path.isdir(dest):
+        return
+    for name in sorted(os.listdir(dest)):
+        if name.endswith(".conf") and name not in wanted:
+            path = os.path.join(dest, name)
+            if (_read(path) or "").startswith(_HEADER_PREFIX):
+                result.removed.append(name)
+                if not check_mode:
+                    os.unlink(path)
+
+
 def write_files(result: RenderResult, dest: str, check_mode: bool = False, prune: bool = True) -> RenderResult:
-    """Write what differs; with check_mode only report what would change."""
+    """Write an in-memory render; with check_mode only report what would change."""
     if not check_mode:
         os.makedirs(dest, exist_ok=True)
     for name, text in result.files.items():
         (result.written if _sync_file(dest, name, text, check_mode) else result.unchanged).append(name)
-    if prune and os.path.isdir(dest):
-        for name in sorted(os.listdir(dest)):
-            if name.endswith(".conf") and name not in result.files:
-                path = os.path.join(dest, name)
-                existing = _read(path) or ""
-                if existing.startswith(_HEADER_PREFIX):
-                    result.removed.append(name)
-                    if not check_mode:
-                        os.unlink(path)
+    if prune:
+        _prune(result, dest, set(result.files), check_mode)
+    return result
+
+
+# The forked workers inherit the job from the parent instead of pickling it.
+_JOB: dict = {}
+
+
+def _render_chunk(names: List[str]) -> List[Tuple[str, bool]]:
+    planner, label, dest, check_mode = _JOB["planner"], _JOB["label"], _JOB["dest"], _JOB["check_mode"]
+    return [(name, _sync_file(dest, "%s.conf" % name, daemon_config_text(planner.plan(name), label), check_mode))
+            for name in names]
+
+
+def render_to_dir(cluster: Cluster, source: str, dest: str, check_mode: bool = False, prune: bool = True,
+                  workers: Optional[int] = None) -> RenderResult:
+    """Render every daemon straight into ``dest``, in parallel for large clusters."""
+    planner = Planner(cluster, group_assignments(cluster))
+    result = RenderResult(aggregator_plans=_aggregator_plans(cluster, planner))
+    if not check_mode:
+        os.makedirs(dest, exist_ok=True)
+    names = list(cluster.daemons)
+    workers = workers or os.cpu_count() or 1
+    _JOB.update(planner=planner, label=os.path.basename(source), dest=dest, check_mode=check_mode)
+    try:
+        if workers > 1 and len(names) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
+            size = -(-len(names) // (workers * 4))
+            chunks = [names[start:start + size] for start in range(0, len(names), size)]
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                outcomes = [item for chunk in pool.map(_render_chunk, chunks) for item in chunk]
+        else:
+            outcomes = _render_chunk(names)
+    finally:
+        _JOB.clear()
+    topology = topology_markdown(cluster, result.aggregator_plans)
+    outcomes.append((TOPOLOGY_FILE, _sync_file(dest, TOPOLOGY_FILE, topology, check_mode)))
+    for name, changed in outcomes:
+        file_name = name if name == TOPOLOGY_FILE else "%s.conf" % name
+        (result.written if changed else result.unchanged).append(file_name)
+    if prune:
+        _prune(result, dest, {"%s.conf" % name for name in names}, check_mode)
     return result
