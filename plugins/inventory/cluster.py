@@ -63,6 +63,7 @@ keyed_groups:
   - key: ldms_level
     prefix: level
 
+---
 # cluster.yaml: the LDMS sections inline
 plugin: hpc.ldms.cluster
 daemons:
