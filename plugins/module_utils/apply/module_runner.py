@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.ldms contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every ldmsd resource module does; each module only names its kind."""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hpc.ldms.plugins.module_utils.apply.client import CONNECTION_ARGSPEC, LdmsdClient, LdmsdError
+from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import (
+    GATHER,
+    STATES,
+    apply_commands,
+    normalize_config,
+    plan_changes,
+    producer_facts,
+)
+from ansible_collections.hpc.ldms.plugins.module_utils.render import objects
+
+
+def argument_spec() -> dict:
+    spec = dict(CONNECTION_ARGSPEC)
+    spec.update(config={"type": "list", "elements": "dict"},
+                state={"type": "str", "choices": list(STATES), "default": "merged"},
+                scope={"type": "str"})
+    return spec
+
+
+def run(kind: str):
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+                           required_if=[("state", "overridden", ["scope"]),
+                                        ("state", "merged", ["config"]), ("state", "replaced", ["config"]),
+                                        ("state", "deleted", ["config"]), ("state", "rendered", ["config"])])
+    params = module.params
+    state = params["state"]
+    try:
+        wanted = normalize_config(kind, params["config"])
+        if state == "overridden" and not wanted:
+            module.fail_json(msg="state=overridden needs a non-empty config: it would delete every object in scope")
+        if state == "rendered":
+            commands = objects.create_commands(kind, wanted)
+            module.exit_json(changed=False, rendered=[c.text() for c in commands], commands=[c.text() for c in commands])
+        client = LdmsdClient.from_params(params)
+        try:
+            facts = GATHER[kind](client)
+            if state == "gathered":
+                items = [fact["item"] for fact in facts.values()]
+                module.exit_json(changed=False, gathered=items, before=items, after=items, commands=[])
+            names = list(producer_facts(client)) if kind == "updaters" else []
+            plan = plan_changes(kind, state, wanted, facts, scope=params["scope"], producer_names=names)
+            commands = [command.text() for command in plan.commands]
+            if plan.commands and not module.check_mode:
+                apply_commands(client, plan.commands)
+        finally:
+            client.close()
+    except LdmsdError as exc:
+        module.fail_json(msg=str(exc), errcode=exc.errcode, command=exc.command,
+                         applied=getattr(exc, "applied", []))
+    result = {"changed": bool(commands), "commands": commands, "before": plan.before, "after": plan.after}
+    if module._diff:
+        result["diff"] = {"before": plan.before, "after": plan.after}
+    module.exit_json(**result)

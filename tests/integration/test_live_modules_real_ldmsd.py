@@ -1,0 +1,98 @@
+"""The producer and updater modules against a real ldmsd (skipped where LDMS is not installed)."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from test_render_real_ldmsd import LDMSD, PREFIX, free_ports, ldms_env
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.path.dirname(sys.executable)
+pytestmark = pytest.mark.skipif(not os.access(LDMSD, os.X_OK), reason="real LDMS not installed at %s" % PREFIX)
+
+PLAY = """
+- hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/hpc.ldms.ldmsd: {{host: 127.0.0.1, port: {agg}, ldms_prefix: "{prefix}"}}
+  tasks:
+    - hpc.ldms.ldmsd_producers:
+        config:
+          - {{name: samp, host: 127.0.0.1, port: {samp}, type: active, reconnect: {reconnect}}}
+          - {{name: ghost, host: 127.0.0.1, port: {ghost}, type: active, reconnect: 20s}}
+      register: producers
+    - hpc.ldms.ldmsd_updaters:
+        config:
+          - {{name: all, interval: {interval}, offset: 100ms, producers: ["^samp$"]}}
+      register: updaters
+    - check_mode: false
+      ansible.builtin.copy:
+        content: "{{{{ {{'producers': producers, 'updaters': updaters}} | to_json }}}}"
+        dest: "{out}"
+"""
+
+
+@pytest.fixture()
+def cluster(tmp_path):
+    samp, agg, ghost = free_ports(3)
+    (tmp_path / "samp.conf").write_text("load name=meminfo plugin=meminfo\nconfig name=meminfo producer=samp "
+                                        "instance=samp/meminfo\nstart name=meminfo interval=1000000\n")
+    env = ldms_env()
+    daemons = [subprocess.Popen([LDMSD, "-F", "-x", "sock:%d" % samp, "-c", str(tmp_path / "samp.conf"),
+                                 "-l", str(tmp_path / "samp.log")], env=env, stdin=subprocess.DEVNULL),
+               subprocess.Popen([LDMSD, "-F", "-x", "sock:%d" % agg, "-l", str(tmp_path / "agg.log")], env=env,
+                                stdin=subprocess.DEVNULL)]
+    time.sleep(1.5)
+    collections = tmp_path / "collections" / "ansible_collections" / "hpc"
+    collections.mkdir(parents=True)
+    os.symlink(REPO, collections / "ldms")
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(tmp_path / "collections"), ANSIBLE_NOCOLOR="1")
+    yield {"samp": samp, "agg": agg, "ghost": ghost, "env": env, "tmp": tmp_path}
+    for daemon in daemons:
+        daemon.kill()
+        daemon.wait()
+
+
+def converge(cluster, *args, reconnect="1s", interval="1s"):
+    out = cluster["tmp"] / "result.json"
+    play = cluster["tmp"] / "play.yml"
+    play.write_text(PLAY.format(agg=cluster["agg"], samp=cluster["samp"], ghost=cluster["ghost"], prefix=PREFIX,
+                                reconnect=reconnect, interval=interval, out=out))
+    run = subprocess.run([os.path.join(BIN, "ansible-playbook"), str(play), *args], env=cluster["env"],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return json.loads(out.read_text())
+
+
+def test_configure_from_nothing_then_nothing_to_do(cluster):
+    predicted = converge(cluster, "--check")
+    first = converge(cluster)
+    assert first["producers"]["changed"] and first["updaters"]["changed"]
+    assert predicted["producers"]["commands"] == first["producers"]["commands"]
+    assert first["producers"]["commands"][0].startswith("prdcr_add name=samp ")
+    second = converge(cluster, "--diff")
+    assert not second["producers"]["changed"] and second["producers"]["commands"] == []
+    assert not second["updaters"]["changed"] and second["updaters"]["commands"] == []
+
+
+def test_interval_change_restarts_only_that_updater(cluster):
+    converge(cluster)
+    changed = converge(cluster, interval="2s")
+    assert changed["producers"]["commands"] == []
+    assert changed["updaters"]["commands"][:2] == ["updtr_stop name=all", "updtr_del name=all"]
+    assert "interval=2000000" in changed["updaters"]["commands"][2]
+
+
+def test_unreachable_daemon_is_a_clear_error(cluster, tmp_path):
+    play = tmp_path / "down.yml"
+    play.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n    - hpc.ldms.ldmsd_producers:\n"
+                    "        port: %d\n        host: 127.0.0.1\n        ldms_prefix: %s\n        state: gathered\n"
+                    % (free_ports(1)[0], PREFIX))
+    run = subprocess.run([os.path.join(BIN, "ansible-playbook"), str(play)], env=cluster["env"], capture_output=True,
+                         text=True, timeout=120, check=False)
+    assert run.returncode != 0
+    assert "Is ldmsd running and listening there?" in run.stdout

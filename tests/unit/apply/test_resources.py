@@ -1,0 +1,133 @@
+"""Commands planned from replies shaped like ldmsd 4.5.3's."""
+
+import json
+
+import pytest
+
+from ansible_collections.hpc.ldms.plugins.module_utils.apply.client import LdmsdError
+from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import (
+    apply_commands,
+    normalize_config,
+    plan_changes,
+    producer_facts,
+    updater_facts,
+)
+from ansible_collections.hpc.ldms.plugins.module_utils.render import objects
+from ansible_collections.hpc.ldms.plugins.module_utils.render.commands import Command
+
+PRDCR_STATUS = [
+    {"name": "samp1", "type": "active", "host": "127.0.0.1", "port": 10001, "transport": "sock", "auth": "DEFAULT",
+     "rail": "1", "quota": "-1", "rx_rate": "-1", "reconnect_us": "1000000", "state": "CONNECTED",
+     "sets": [{"inst_name": "samp1/meminfo", "schema_name": "meminfo", "state": "READY"}]},
+    {"name": "samp2", "type": "active", "host": "127.0.0.1", "port": 10003, "transport": "sock", "auth": "DEFAULT",
+     "rail": "1", "quota": "-1", "rx_rate": "-1", "reconnect_us": "1000000", "state": "STOPPED", "sets": []},
+    {"name": "other", "type": "active", "host": "10.0.0.9", "port": 411, "transport": "sock", "auth": "DEFAULT",
+     "rail": "1", "quota": "-1", "rx_rate": "-1", "reconnect_us": "20000000", "state": "CONNECTED", "sets": []},
+]
+UPDTR_STATUS = [
+    {"name": "upd1", "interval": "1000000", "offset": "100000", "sync": "true", "mode": "Pull", "auto": "false",
+     "state": "RUNNING", "producers": [{"name": "samp1", "host": "127.0.0.1", "port": 10001, "transport": "sock",
+                                        "state": "CONNECTED"}, {"name": "samp2"}, {"name": "other"}]},
+]
+
+
+class FakeClient:
+    def __init__(self, fail_on=None):
+        self.sent = []
+        self.fail_on = fail_on
+
+    def status(self, verb, attrs=()):
+        return json.loads(json.dumps({"prdcr_status": PRDCR_STATUS, "updtr_status": UPDTR_STATUS}[verb]))
+
+    def send(self, command):
+        if self.fail_on and command.verb == self.fail_on:
+            return 16, "The producer is in use."
+        self.sent.append(command.text())
+        return 0, None
+
+
+def producers(*items):
+    return normalize_config("producers", list(items))
+
+
+SAMP1 = {"name": "samp1", "host": "127.0.0.1", "port": 10001, "reconnect": "1s"}
+
+
+def texts(plan):
+    return [command.text() for command in plan.commands]
+
+
+def test_merged_matching_producer_sends_nothing_and_starts_stopped_one():
+    facts = producer_facts(FakeClient())
+    plan = plan_changes("producers", "merged", producers(SAMP1, dict(SAMP1, name="samp2", port=10003)), facts)
+    assert texts(plan) == ["prdcr_start name=samp2"]
+
+
+def test_units_do_not_matter():
+    facts = producer_facts(FakeClient())
+    for reconnect in ("1s", 1000000, "1000000", "1000ms"):
+        assert texts(plan_changes("producers", "merged", producers(dict(SAMP1, reconnect=reconnect)), facts)) == []
+
+
+def test_changed_running_producer_is_stop_del_add_start():
+    facts = producer_facts(FakeClient())
+    plan = plan_changes("producers", "merged", producers(dict(SAMP1, reconnect="2s")), facts)
+    assert texts(plan) == ["prdcr_stop name=samp1", "prdcr_del name=samp1",
+                           "prdcr_add name=samp1 host=127.0.0.1 port=10001 xprt=sock type=active reconnect=2000000",
+                           "prdcr_start name=samp1"]
+
+
+def test_new_producer_and_rendered_text_agree():
+    new = producers({"name": "n9", "host": "node-9", "port": 411, "reconnect": "20s", "rail": 2})
+    plan = plan_changes("producers", "merged", new, producer_facts(FakeClient()))
+    assert texts(plan) == [c.text() for c in objects.create_commands("producers", new)]
+
+
+def test_replaced_compares_left_out_attributes_with_daemon_defaults():
+    facts = producer_facts(FakeClient())
+    assert texts(plan_changes("producers", "replaced", producers(SAMP1), facts)) == []
+    plan = plan_changes("producers", "merged", producers(dict(SAMP1, rail=2)), facts)
+    assert texts(plan)[0] == "prdcr_stop name=samp1"
+
+
+def test_overridden_only_deletes_inside_scope():
+    facts = producer_facts(FakeClient())
+    plan = plan_changes("producers", "overridden", producers(SAMP1), facts, scope="^samp")
+    assert texts(plan) == ["prdcr_del name=samp2"]
+    assert {item["name"] for item in plan.after} == {"samp1", "other"}
+
+
+def test_deleted():
+    facts = producer_facts(FakeClient())
+    plan = plan_changes("producers", "deleted", producers(SAMP1, dict(SAMP1, name="absent")), facts)
+    assert texts(plan) == ["prdcr_stop name=samp1", "prdcr_del name=samp1"]
+
+
+def test_updater_matching_by_effect_and_interval_units():
+    client = FakeClient()
+    facts, names = updater_facts(client), list(producer_facts(client))
+    same = normalize_config("updaters", [{"name": "upd1", "interval": "1s", "offset": "100ms"}])
+    assert texts(plan_changes("updaters", "merged", same, facts, producer_names=names)) == []
+    narrower = normalize_config("updaters", [{"name": "upd1", "interval": "1s", "offset": "100ms",
+                                             "producers": ["^samp"]}])
+    plan = plan_changes("updaters", "merged", narrower, facts, producer_names=names)
+    assert texts(plan) == ["updtr_stop name=upd1", "updtr_del name=upd1",
+                           "updtr_add name=upd1 interval=1000000 offset=100000",
+                           "updtr_prdcr_add name=upd1 regex=^samp", "updtr_start name=upd1"]
+    faster = normalize_config("updaters", [{"name": "upd1", "interval": "500ms", "offset": "100ms"}])
+    assert texts(plan_changes("updaters", "merged", faster, facts, producer_names=names))[0] == "updtr_stop name=upd1"
+
+
+def test_failure_reports_what_was_applied():
+    client = FakeClient(fail_on="prdcr_del")
+    with pytest.raises(LdmsdError) as info:
+        apply_commands(client, [Command("prdcr_stop", (("name", "a"),)), Command("prdcr_del", (("name", "a"),))])
+    assert info.value.applied == ["prdcr_stop name=a"]
+    assert "prdcr_del name=a failed: errcode 16: The producer is in use." in str(info.value)
+
+
+def test_bad_item_names_the_path():
+    with pytest.raises(LdmsdError, match=r"config\[0\].reconnect: bad time value 'soon'"):
+        producers(dict(SAMP1, reconnect="soon"))
+    with pytest.raises(LdmsdError, match=r"config\[0\]: unknown attribute 'colour'"):
+        producers(dict(SAMP1, colour="red"))
