@@ -24,7 +24,7 @@ options:
     type: str
     default: none
   auth_opts:
-    description: Options of the authentication plugin, for example C({conf: /etc/ldms/secret.conf}) for ovis.
+    description: Options of the authentication plugin, for example C(conf=/etc/ldms/secret.conf) for ovis.
     type: dict
   timeout:
     description: Seconds to wait to connect and for each reply.
