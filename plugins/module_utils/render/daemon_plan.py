@@ -117,8 +117,12 @@ def _index(pairs) -> Dict[object, list]:
     return index
 
 
+_ERE_SPECIAL = re.compile(r"([.\[\]()*+?{}|^$\\])")
+
+
 def _exact_names_regex(names: List[str]) -> str:
-    return "^(%s)$" % "|".join(re.escape(name) for name in names)
+    """A POSIX extended regex (what ldmsd's regcomp takes) matching exactly these names."""
+    return "^(%s)$" % "|".join(_ERE_SPECIAL.sub(r"\\\1", name) for name in names)
 
 
 class Planner:
@@ -184,19 +188,22 @@ class Planner:
 
     def sampler_part(self, plan: DaemonPlan, daemon: Daemon, group):
         if group.advertise is not None:
-            advertise = group.advertise
-            auth = self.use_auth(plan, advertise.auth)
-            for host in advertise.hosts:
-                plan.advertisers.append(_drop_none({
-                    "name": "%s-%s" % (daemon.name, host), "host": host, "xprt": advertise.xprt,
-                    "port": advertise.port, "reconnect": advertise.reconnect, "auth": auth,
-                    "perm": advertise.perm, "rail": advertise.rail, "quota": advertise.quota,
-                    "rx_rate": advertise.rx_rate}))
+            self.advertise(plan, daemon, group.advertise)
         loaded = {item["name"] for item in plan.samplers}
         for instance in group.plugins:
             if instance.key not in loaded:  # a daemon in two groups loads a plugin once
                 loaded.add(instance.key)
                 plan.samplers.append(_sampler_item(instance, daemon.name))
+
+    def advertise(self, plan: DaemonPlan, daemon: Daemon, advertise):
+        """One advertiser per aggregator host advertised to, named <daemon>-<host> as LDMS names them."""
+        auth = self.use_auth(plan, advertise.auth)
+        for host in advertise.hosts:
+            plan.advertisers.append(_drop_none({
+                "name": "%s-%s" % (daemon.name, host), "host": host, "xprt": advertise.xprt,
+                "port": advertise.port, "reconnect": advertise.reconnect, "auth": auth,
+                "perm": advertise.perm, "rail": advertise.rail, "quota": advertise.quota,
+                "rx_rate": advertise.rx_rate}))
 
     def aggregator_part(self, plan: DaemonPlan, daemon: Daemon, group: AggregatorGroup):
         for producer in self.producers_of.get((group.key, daemon.name), ()):
@@ -220,14 +227,7 @@ class Planner:
                 "advertiser_xprt": listen.advertiser_xprt, "advertiser_port": listen.advertiser_port,
                 "advertiser_auth": listen.advertiser_auth, "reconnect": listen.reconnect}))
         if group.advertise is not None:
-            advertise = group.advertise
-            auth = self.use_auth(plan, advertise.auth)
-            for host in advertise.hosts:
-                plan.advertisers.append(_drop_none({
-                    "name": "%s-%s" % (daemon.name, host), "host": host, "xprt": advertise.xprt,
-                    "port": advertise.port, "reconnect": advertise.reconnect, "auth": auth,
-                    "perm": advertise.perm, "rail": advertise.rail, "quota": advertise.quota,
-                    "rx_rate": advertise.rx_rate}))
+            self.advertise(plan, daemon, group.advertise)
         for subscription in group.subscribe:
             plan.subscriptions.append(_drop_none({subscription.kind: subscription.value,
                                                   "regex": subscription.regex, "rx_rate": subscription.rx_rate}))

@@ -201,3 +201,48 @@ def test_store_plugin_string_config_is_an_error():
     data["plugins"]["csv"]["config"] = ["path=/x"]
     with pytest.raises(ClusterError, match=r"plugins.csv.config\[0\]"):
         render_files(build_cluster(data), "x")
+
+
+ADVERTISE = """
+daemons:
+  - names: "sampler-[1-4]"
+    hosts: "node-[1-4]"
+    endpoints:
+      - {names: "node-[1-4]-10002", ports: 10002, auth: {name: ovis1, plugin: ovis, conf: /etc/secret.conf}}
+  - names: "l1-agg-[1-2]"
+    hosts: "agg-[1-2]"
+    endpoints:
+      - {names: "agg-[1-2]-10401", ports: 10401, auth: {name: munge1, plugin: munge}}
+aggregators:
+  - daemons: "l1-agg-[1-2]"
+    prdcr_listen:
+      - name: l1-listen
+        reconnect: 20s
+        updaters:
+          - {interval: 1s, offset: 500ms, sets: [{regex: ".*", field: inst}]}
+      - {name: fixed, regex: "^login"}
+samplers:
+  - daemons: "sampler-[1-4]"
+    plugins: [meminfo1]
+    advertise:
+      names: "sampler-[1-4]"
+      hosts: "agg-[1-2]"
+      xprt: sock
+      port: 10401
+      reconnect: 20s
+      auth: {name: munge1, plugin: munge}
+plugins:
+  meminfo1: {name: meminfo, interval: 1s, config: [{schema: meminfo}]}
+"""
+
+
+def test_advertisers_and_balanced_producer_listeners():
+    sampler = lines_of(ADVERTISE, "sampler-1")
+    assert "advertiser_add name=sampler-1-agg-1 host=agg-1 xprt=sock port=10401 reconnect=20000000 auth=munge1" in sampler
+    assert "advertiser_start name=sampler-1-agg-2" in sampler
+    assert "auth_add name=munge1 plugin=munge" in sampler
+    first, second = lines_of(ADVERTISE, "l1-agg-1"), lines_of(ADVERTISE, "l1-agg-2")
+    assert "prdcr_listen_add name=l1-listen regex=^(node-1|node-2)$ reconnect=20000000" in first
+    assert "prdcr_listen_add name=l1-listen regex=^(node-3|node-4)$ reconnect=20000000" in second
+    assert "prdcr_listen_add name=fixed regex=^login" in first and "prdcr_listen_start name=fixed" in second
+    assert "updtr_add name=updtr_0 interval=1000000 offset=500000" in first
