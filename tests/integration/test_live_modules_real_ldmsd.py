@@ -29,9 +29,14 @@ PLAY = """
         config:
           - {{name: all, interval: {interval}, offset: 100ms, producers: ["^samp$"]}}
       register: updaters
+    - hpc.ldms.ldmsd_storage_policies:
+        config:
+          - {{name: csv-meminfo, plugin: csv, container: store, schema: meminfo, flush: 1s,
+             plugin_config: {{plugin: store_csv, path: "{csv}", buffer: 0}}}}
+      register: stores
     - check_mode: false
       ansible.builtin.copy:
-        content: "{{{{ {{'producers': producers, 'updaters': updaters}} | to_json }}}}"
+        content: "{{{{ {{'producers': producers, 'updaters': updaters, 'stores': stores}} | to_json }}}}"
         dest: "{out}"
 """
 
@@ -61,7 +66,8 @@ def converge(cluster, *args, reconnect="1s", interval="1s"):
     out = cluster["tmp"] / "result.json"
     play = cluster["tmp"] / "play.yml"
     play.write_text(PLAY.format(agg=cluster["agg"], samp=cluster["samp"], ghost=cluster["ghost"], prefix=PREFIX,
-                                reconnect=reconnect, interval=interval, out=out))
+                                reconnect=reconnect, interval=interval, out=out,
+                                csv=cluster["tmp"] / "csv"))
     run = subprocess.run([os.path.join(BIN, "ansible-playbook"), str(play), *args], env=cluster["env"],
                          capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -77,6 +83,8 @@ def test_configure_from_nothing_then_nothing_to_do(cluster):
     second = converge(cluster, "--diff")
     assert not second["producers"]["changed"] and second["producers"]["commands"] == []
     assert not second["updaters"]["changed"] and second["updaters"]["commands"] == []
+    assert first["stores"]["commands"][0] == "load name=csv plugin=store_csv"
+    assert not second["stores"]["changed"] and second["stores"]["commands"] == []
 
 
 def test_interval_change_restarts_only_that_updater(cluster):

@@ -12,6 +12,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import (
     GATHER,
     STATES,
     apply_commands,
+    loaded_plugins,
     normalize_config,
     plan_changes,
     producer_facts,
@@ -48,7 +49,9 @@ def run(kind: str):
                 items = [fact["item"] for fact in facts.values()]
                 module.exit_json(changed=False, gathered=items, before=items, after=items, commands=[])
             names = list(producer_facts(client)) if kind == "updaters" else []
-            plan = plan_changes(kind, state, wanted, facts, scope=params["scope"], producer_names=names)
+            plugins = loaded_plugins(client) if kind == "storage_policies" else None
+            plan = plan_changes(kind, state, wanted, facts, scope=params["scope"], producer_names=names,
+                                plugins=plugins)
             commands = [command.text() for command in plan.commands]
             if plan.commands and not module.check_mode:
                 apply_commands(client, plan.commands)

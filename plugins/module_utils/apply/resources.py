@@ -27,11 +27,14 @@ STATES = ("merged", "replaced", "overridden", "deleted", "gathered", "rendered")
 DAEMON_DEFAULTS = {
     "producers": {"xprt": "sock", "type": "active", "rail": 1, "quota": -1, "rx_rate": -1, "auth": None},
     "updaters": {"offset": None, "mode": "pull"},
+    "storage_policies": {"schema": None, "regex": None, "decomposition": None, "flush": None,
+                         "producers": [], "metrics": []},
 }
 # Attributes ldmsd does not report back: they cannot be compared.
 UNREPORTED = {
     "producers": ("perm", "cache_ip"),
     "updaters": ("perm",),
+    "storage_policies": ("perm", "plugin_config"),
 }
 
 
@@ -71,7 +74,31 @@ def updater_facts(client, producer_names: Optional[List[str]] = None) -> Dict[st
     return facts
 
 
-GATHER = {"producers": producer_facts, "updaters": updater_facts}
+def loaded_plugins(client) -> Dict[str, str]:
+    """Plugin instance name -> plugin library, from plugn_status."""
+    return {reply["name"]: reply.get("plugin", reply["name"]) for reply in client.status("plugn_status")}
+
+
+def _dash(value):
+    return None if value in (None, "-", "") else value
+
+
+def storage_policy_facts(client) -> Dict[str, dict]:
+    facts = {}
+    for reply in client.status("strgp_status"):
+        try:
+            flush = int(round(float(reply.get("flush", "0")) * 1000000)) or None
+        except ValueError:
+            flush = None
+        item = {"name": reply["name"], "plugin": reply.get("plugin"), "container": reply.get("container"),
+                "schema": _dash(reply.get("schema")), "regex": _dash(reply.get("regex")),
+                "decomposition": _dash(reply.get("decomp")), "flush": flush,
+                "producers": list(reply.get("producers", [])), "metrics": list(reply.get("metrics", []))}
+        facts[item["name"]] = {"item": item, "running": reply.get("state") == "RUNNING"}
+    return facts
+
+
+GATHER = {"producers": producer_facts, "updaters": updater_facts, "storage_policies": storage_policy_facts}
 
 
 def _comparable(kind: str, item: dict, replaced: bool) -> dict:
@@ -94,9 +121,15 @@ class Plan:
     after: List[dict] = field(default_factory=list)
 
 
-def differs(kind: str, want: dict, have: dict, have_fact: dict, replaced: bool, producer_names: List[str]) -> bool:
+def differs(kind: str, want: dict, have: dict, have_fact: dict, replaced: bool, producer_names: List[str],
+            plugins: Optional[Dict[str, str]] = None) -> bool:
     """True when the object on the daemon is not what is wanted."""
     wanted = _comparable(kind, want, replaced)
+    if kind == "storage_policies":
+        # strgp_status names the plugin library, not the instance.
+        wanted["plugin"] = (plugins or {}).get(want["plugin"], want["plugin"])
+        if not want.get("metrics"):
+            wanted.pop("metrics", None)  # ldmsd lists the schema's metrics once running
     for key, value in wanted.items():
         if kind == "updaters" and key in ("producers", "sets"):
             continue
@@ -113,7 +146,7 @@ def differs(kind: str, want: dict, have: dict, have_fact: dict, replaced: bool, 
 
 
 def plan_changes(kind: str, state: str, wanted: List[dict], facts: Dict[str, dict], scope: Optional[str] = None,
-                 producer_names: Optional[List[str]] = None) -> Plan:
+                 producer_names: Optional[List[str]] = None, plugins: Optional[Dict[str, str]] = None) -> Plan:
     """The ordered commands that take the daemon from ``facts`` to ``wanted``."""
     plan = Plan(before=[fact["item"] for fact in facts.values()])
     producer_names = producer_names or []
@@ -141,9 +174,13 @@ def plan_changes(kind: str, state: str, wanted: List[dict], facts: Dict[str, dic
     for item in wanted:
         name = objects.identity(kind, item)
         fact = facts.get(name)
+        if kind == "storage_policies" and plugins is not None and item["plugin"] not in plugins and (
+                fact is None or differs(kind, item, fact["item"], fact, replaced, producer_names, plugins)):
+            plan.commands += objects.store_plugin_commands(item)
+            plugins[item["plugin"]] = (item.get("plugin_config") or {}).get("plugin", item["plugin"])
         if fact is None:
             plan.commands += objects.add_commands(kind, item) + objects.start_command(kind, item)
-        elif differs(kind, item, fact["item"], fact, replaced, producer_names):
+        elif differs(kind, item, fact["item"], fact, replaced, producer_names, plugins):
             # ldmsd has no modify: stop, delete, add, start.
             if fact["running"]:
                 plan.commands += objects.stop_command(kind, fact["item"])

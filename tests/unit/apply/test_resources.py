@@ -131,3 +131,26 @@ def test_bad_item_names_the_path():
         producers(dict(SAMP1, reconnect="soon"))
     with pytest.raises(LdmsdError, match=r"config\[0\]: unknown attribute 'colour'"):
         producers(dict(SAMP1, colour="red"))
+
+
+STRGP_STATUS = [{"name": "s1", "container": "c", "schema": "meminfo", "regex": "-", "plugin": "store_csv",
+                 "flush": "10.000000", "state": "RUNNING", "decomp": "-", "producers": ["^samp"],
+                 "metrics": ["component_id", "MemFree"]}]
+
+
+def test_storage_policies_compare_library_and_flush_in_microseconds():
+    from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import storage_policy_facts
+
+    class Client(FakeClient):
+        def status(self, verb, attrs=()):
+            return json.loads(json.dumps(STRGP_STATUS))
+
+    facts = storage_policy_facts(Client())
+    same = normalize_config("storage_policies", [{"name": "s1", "plugin": "csv1", "container": "c", "schema": "meminfo",
+                                                  "flush": "10s", "producers": ["^samp"]}])
+    assert texts(plan_changes("storage_policies", "merged", same, facts, plugins={"csv1": "store_csv"})) == []
+    new = normalize_config("storage_policies", [{"name": "s2", "plugin": "csv2", "container": "c", "schema": "vmstat",
+                                                 "plugin_config": {"plugin": "store_csv", "path": "/d", "buffer": 0}}])
+    plan = plan_changes("storage_policies", "merged", new, facts, plugins={"csv1": "store_csv"})
+    assert texts(plan) == ["load name=csv2 plugin=store_csv", "config name=csv2 path=/d buffer=0",
+                           "strgp_add name=s2 plugin=csv2 container=c schema=vmstat", "strgp_start name=s2"]
