@@ -1,10 +1,8 @@
-"""Rendered config files start a real ldmsd 4.5.3 cluster (skipped where LDMS is not installed)."""
+"""Rendered config files start an ldmsd cluster: real LDMS 4.5.3 where installed, else the simulator."""
 
-import glob
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,29 +13,8 @@ from ansible_collections.hpc.ldms.plugins.module_utils.cluster.loader import loa
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import build_cluster
 from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import render_files, write_files
 
-PREFIX = os.environ.get("LDMS_PREFIX", "/opt/ovis")
-LDMSD = os.path.join(PREFIX, "sbin", "ldmsd")
-pytestmark = pytest.mark.skipif(not os.access(LDMSD, os.X_OK), reason="real LDMS not installed at %s" % PREFIX)
-
-
-def free_ports(count):
-    sockets = [socket.socket() for _index in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
-
-
-def ldms_env():
-    env = dict(os.environ)
-    site = glob.glob(os.path.join(PREFIX, "lib*", "python3*", "site-packages"))
-    env.update(PATH="%s/sbin:%s/bin:%s" % (PREFIX, PREFIX, env["PATH"]), LD_LIBRARY_PATH=os.path.join(PREFIX, "lib"),
-               LDMSD_PLUGIN_LIBPATH=os.path.join(PREFIX, "lib", "ovis-ldms"),
-               ZAP_LIBPATH=os.path.join(PREFIX, "lib", "ovis-ldms"), PYTHONPATH=":".join(site))
-    return env
-
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "simulator"))
+from harness import LDMSD, PREFIX, free_ports, ldms_env  # noqa: E402
 
 CLUSTER = """
 daemons:

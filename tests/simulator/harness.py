@@ -1,0 +1,44 @@
+"""Where the ldmsd under test comes from: real LDMS when installed, else the simulator.
+
+``LDMS_PREFIX`` wins; otherwise ``/opt/ovis`` when it has ``sbin/ldmsd``;
+otherwise the simulator's fake prefix beside this file. The same tests run
+against whichever it is.
+"""
+
+import glob
+import os
+import socket
+
+SIMULATOR_PREFIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "prefix")
+
+
+def ldms_prefix():
+    if os.environ.get("LDMS_PREFIX"):
+        return os.environ["LDMS_PREFIX"]
+    if os.access("/opt/ovis/sbin/ldmsd", os.X_OK):
+        return "/opt/ovis"
+    return SIMULATOR_PREFIX
+
+
+PREFIX = ldms_prefix()
+LDMSD = os.path.join(PREFIX, "sbin", "ldmsd")
+IS_SIMULATOR = os.path.realpath(PREFIX) == os.path.realpath(SIMULATOR_PREFIX)
+
+
+def ldms_env():
+    env = dict(os.environ)
+    site = glob.glob(os.path.join(PREFIX, "lib*", "python3*", "site-packages"))
+    env.update(PATH="%s/sbin:%s/bin:%s" % (PREFIX, PREFIX, env["PATH"]), LD_LIBRARY_PATH=os.path.join(PREFIX, "lib"),
+               LDMSD_PLUGIN_LIBPATH=os.path.join(PREFIX, "lib", "ovis-ldms"),
+               ZAP_LIBPATH=os.path.join(PREFIX, "lib", "ovis-ldms"), PYTHONPATH=":".join(site))
+    return env
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _index in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
