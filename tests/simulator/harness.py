@@ -8,6 +8,7 @@ against whichever it is.
 import glob
 import os
 import socket
+import sys
 
 SIMULATOR_PREFIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "prefix")
 
@@ -27,6 +28,7 @@ IS_SIMULATOR = os.path.realpath(PREFIX) == os.path.realpath(SIMULATOR_PREFIX)
 
 def ldms_env():
     env = dict(os.environ)
+    env.setdefault("LDMS_SIMULATOR_PYTHON", sys.executable)
     site = glob.glob(os.path.join(PREFIX, "lib*", "python3*", "site-packages"))
     env.update(PATH="%s/sbin:%s/bin:%s" % (PREFIX, PREFIX, env["PATH"]), LD_LIBRARY_PATH=os.path.join(PREFIX, "lib"),
                LDMSD_PLUGIN_LIBPATH=os.path.join(PREFIX, "lib", "ovis-ldms"),

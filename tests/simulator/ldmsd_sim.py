@@ -1,0 +1,560 @@
+"""Simulated ldmsd 4.5.3: a test double for hosts without LDMS.
+
+Takes ldmsd's command line (-x sock:PORT, -c FILE, -l LOG, -r PIDFILE, -F,
+-a AUTH) and its config-file language, listens on its port for control
+requests (JSON lines, from the drop-in ldmsd_communicator beside it) and for
+peers. Producers really connect to the daemons they name; updaters copy the
+set lists of connected producers; storage policies append CSV rows. Replies,
+errcodes and messages follow the captures of a real 4.5.3.
+"""
+
+import json
+import os
+import re
+import signal
+import socket
+import socketserver
+import sys
+import threading
+import time
+
+SAMPLERS = {"meminfo", "vmstat", "procstat", "loadavg", "jobid", "dstat", "procnetdev", "filesingle",
+            "lustre_client", "procdiskstats", "sysclassib", "edac", "procnfs", "slurm_sampler"}
+STORES = {"store_csv", "store_sos", "store_none"}
+UNIT_US = {"us": 1, "ms": 1000, "s": 1000000, "m": 60000000, "h": 3600000000, "d": 86400000000}
+LOCK = threading.RLock()
+
+
+def time_us(text):
+    match = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*(us|ms|s|m|h|d)?\s*", str(text))
+    if not match:
+        raise ValueError(text)
+    return int(float(match.group(1)) * UNIT_US[match.group(2) or "us"])
+
+
+class Daemon:
+    def __init__(self, name, auth, log):
+        self.name, self.auth, self.log_path = name, auth, log
+        self.plugins, self.producers, self.updaters, self.strgps = {}, {}, {}, {}
+        self.visible = {}  # producer name -> {inst: schema}
+        self.listeners = []
+        self.exit_code = None
+
+    def log(self, text):
+        if self.log_path:
+            with open(self.log_path, "a") as stream:
+                stream.write("%s %s\n" % (time.strftime("%H:%M:%S"), text))
+
+    # -- sets ------------------------------------------------------------
+    def own_sets(self):
+        sets = {}
+        for name, plugin in self.plugins.items():
+            if plugin["kind"] == "sampler" and plugin["running"]:
+                config = plugin["config"]
+                producer = config.get("producer", self.name)
+                sets[config.get("instance", "%s/%s" % (producer, name))] = config.get("schema", plugin["plugin"])
+        return sets
+
+    def all_sets(self):
+        sets = self.own_sets()
+        for producer_sets in self.visible.values():
+            sets.update(producer_sets)
+        return sets
+
+    # -- requests --------------------------------------------------------
+    def handle(self, verb, attrs):
+        handler = getattr(self, "do_" + verb, None)
+        self.log("request: %s %s" % (verb, " ".join("%s=%s" % item for item in attrs.items())))
+        if verb == "smplr_add":  # reachable from a config file only: 4.5.3's Python API has no such verb
+            return 38, "The request is not implemented"
+        if handler is None:
+            return 0, None  # accepted and ignored, as many start-up commands are here
+        with LOCK:
+            return handler(attrs)
+
+    def do_version(self, attrs):
+        return 0, json.dumps({"LDMSD Version": "4.5.3", "LDMS Protocol Version": "4.2.0.0",
+                              "LDMSD Plugin Interface Version": "3.2.2.0", "git-SHA": "simulator"})
+
+    def do_daemon_status(self, attrs):
+        return 0, json.dumps({"state": "ready", "thread_count": "1"})
+
+    def do_load(self, attrs):
+        name = attrs.get("name")
+        plugin = attrs.get("plugin", name)
+        if name in self.plugins:
+            return 17, "Error 17 adding sampler named '%s' with plugin '%s'\n" % (name, plugin)
+        if plugin not in SAMPLERS | STORES:
+            return 2, ("Error 2 plugin '%s': failed to load the plugin, dlerror: /opt/ovis/lib/ovis-ldms/lib%s.so: "
+                       "cannot open shared object file: No such file or directory\n" % (plugin, plugin))
+        self.plugins[name] = {"plugin": plugin, "kind": "store" if plugin in STORES else "sampler",
+                              "config": {}, "running": False, "interval": None, "offset": None}
+        return 0, None
+
+    def do_config(self, attrs):
+        name = attrs.get("name")
+        if name not in self.plugins:
+            return 2, "The specified plugin instance '%s' does not exist." % name
+        config = {key: value for key, value in attrs.items() if key != "name"}
+        for token in (attrs.get("__string__") or "").split():
+            key, _sep, value = token.partition("=")
+            config[key] = value
+        config.pop("__string__", None)
+        self.plugins[name]["config"].update(config)
+        return 0, None
+
+    def do_start(self, attrs):
+        plugin = self.plugins.get(attrs.get("name"))
+        if plugin is None:
+            return 2, "Sampler instance '%s' not found." % attrs.get("name")
+        if plugin["running"]:
+            return 16, "Sampler instance '%s' is already running." % attrs["name"]
+        try:
+            plugin["interval"] = time_us(attrs.get("interval", "1000000"))
+            plugin["offset"] = time_us(attrs["offset"]) if "offset" in attrs else None
+        except ValueError:
+            return 22, "The given interval is invalid."
+        plugin["running"] = True
+        return 0, None
+
+    def do_stop(self, attrs):
+        plugin = self.plugins.get(attrs.get("name"))
+        if plugin is None:
+            return 2, "Sampler instance '%s' not found." % attrs.get("name")
+        plugin["running"] = False
+        return 0, None
+
+    def do_term(self, attrs):
+        plugin = self.plugins.get(attrs.get("name"))
+        if plugin is None:
+            return 2, "The specified plugin instance '%s' does not exist." % attrs.get("name")
+        if plugin["running"]:
+            return 16, "Sampler instance '%s' is running." % attrs["name"]
+        del self.plugins[attrs["name"]]
+        return 0, None
+
+    def do_plugn_status(self, attrs):
+        return 0, json.dumps([{"name": name, "plugin": p["plugin"],
+                               "type": ("store" if p["kind"] == "store" else "sampler") + "[M]",
+                               "libpath": "/opt/ovis/lib/ovis-ldms/lib%s.so" % p["plugin"]}
+                              for name, p in sorted(self.plugins.items())])
+
+    def do_plugn_sets(self, attrs):
+        return 0, json.dumps([{"plugin": name, "sets": sorted(inst for inst, _schema in self.own_sets().items())}
+                              for name in sorted(self.plugins)])
+
+    # producers
+    def do_prdcr_add(self, attrs):
+        for key in ("name", "xprt", "host", "port", "type", "reconnect"):
+            if key not in attrs:
+                return 22, "The attribute '%s' is required." % key
+        if attrs["type"] not in ("active", "passive", "bridge", "advertised"):
+            return 22, "The attribute type '%s' is invalid." % attrs["type"]
+        if attrs["name"] in self.producers:
+            return 17, "The prdcr %s already exists." % attrs["name"]
+        self.producers[attrs["name"]] = {
+            "host": attrs["host"], "port": int(attrs["port"]), "xprt": attrs["xprt"], "type": attrs["type"],
+            "reconnect": time_us(attrs["reconnect"]), "auth": attrs.get("auth", "DEFAULT"),
+            "rail": attrs.get("rail", "1"), "quota": attrs.get("quota", "-1"), "rx_rate": attrs.get("rx_rate", "-1"),
+            "state": "STOPPED", "generation": 0}
+        return 0, None
+
+    def do_prdcr_start(self, attrs):
+        producer = self.producers.get(attrs.get("name"))
+        if producer is None:
+            return 2, "The producer specified does not exist."
+        if producer["state"] != "STOPPED":
+            return 16, "The producer is already running."
+        producer["state"] = "CONNECTING"
+        producer["generation"] += 1
+        threading.Thread(target=self.connect_loop, args=(attrs["name"], producer["generation"]), daemon=True).start()
+        self.log("producer %s: CONNECTING" % attrs["name"])
+        return 0, None
+
+    def do_prdcr_stop(self, attrs):
+        producer = self.producers.get(attrs.get("name"))
+        if producer is None:
+            return 2, "The producer specified does not exist."
+        producer["state"] = "STOPPED"
+        producer["generation"] += 1
+        self.visible.pop(attrs["name"], None)
+        self.log("producer %s: STOPPED" % attrs["name"])
+        return 0, None
+
+    def do_prdcr_del(self, attrs):
+        producer = self.producers.get(attrs.get("name"))
+        if producer is None:
+            return 2, "The producer specified does not exist."
+        if producer["state"] != "STOPPED":
+            return 16, "The producer is in use."
+        del self.producers[attrs["name"]]
+        return 0, None
+
+    def connect_loop(self, name, generation):
+        while True:
+            with LOCK:
+                producer = self.producers.get(name)
+                if producer is None or producer["generation"] != generation:
+                    return
+                host, port = producer["host"], producer["port"]
+            sets = fetch_sets(host, port)
+            with LOCK:
+                producer = self.producers.get(name)
+                if producer is None or producer["generation"] != generation:
+                    return
+                state = "CONNECTED" if sets is not None else "DISCONNECTED"
+                if state != producer["state"]:
+                    self.log("producer %s: %s" % (name, state))
+                producer["state"] = state
+                producer["remote_sets"] = sets or {}
+                if sets is None:
+                    self.visible.pop(name, None)  # ldmsd drops the sets of a lost producer
+                wait = min(producer["reconnect"] / 1e6, 1.0) if sets is None else 0.5
+            time.sleep(wait)
+
+    def do_prdcr_status(self, attrs):
+        name = attrs.get("name")
+        if name is not None and name not in self.producers:
+            return 2, "prdcr '%s' doesn't exist." % name
+        replies = []
+        for key, p in sorted(self.producers.items()):
+            if name is not None and key != name:
+                continue
+            sets = self.visible.get(key, {})
+            replies.append({"name": key, "type": p["type"], "host": p["host"], "port": p["port"],
+                            "transport": p["xprt"], "auth": p["auth"], "rail": str(p["rail"]),
+                            "quota": str(p["quota"]), "rx_rate": str(p["rx_rate"]),
+                            "reconnect_us": str(p["reconnect"]), "state": p["state"],
+                            "sets": [{"inst_name": inst, "schema_name": schema, "state": "READY"}
+                                     for inst, schema in sorted(sets.items())]})
+        return 0, json.dumps(replies)
+
+    def do_prdcr_set_status(self, attrs):
+        now = int(time.time())
+        replies = [{"inst_name": inst, "schema_name": schema, "state": "READY", "origin": inst.split("/")[0],
+                    "producer": producer, "timestamp.sec": str(now), "timestamp.usec": "0",
+                    "duration.sec": "0", "duration.usec": "10"}
+                   for producer, sets in sorted(self.visible.items()) for inst, schema in sorted(sets.items())]
+        return 0, json.dumps(replies)
+
+    # updaters
+    def do_updtr_add(self, attrs):
+        if "interval" not in attrs:
+            return 22, "The 'interval' attribute is required."
+        try:
+            interval = time_us(attrs["interval"])
+        except ValueError:
+            return 22, "The given update interval value (%s) is invalid." % attrs["interval"]
+        if attrs.get("name") in self.updaters:
+            return 17, "The updtr %s already exists." % attrs["name"]
+        push = attrs.get("push")
+        auto = str(attrs.get("auto_interval", "false")).lower() == "true"
+        mode = "Push" if push in ("true", "yes") else ("OnChange" if push == "onchange" else ("Auto" if auto else "Pull"))
+        self.updaters[attrs["name"]] = {"interval": interval, "offset": time_us(attrs.get("offset", "0")),
+                                        "mode": mode, "auto": auto, "state": "STOPPED", "regexes": [], "match": []}
+        return 0, None
+
+    def _updater(self, attrs):
+        return self.updaters.get(attrs.get("name"))
+
+    def do_updtr_prdcr_add(self, attrs):
+        updater = self._updater(attrs)
+        if updater is None:
+            return 2, "The updater specified does not exist."
+        updater["regexes"].append(attrs["regex"])
+        return 0, None
+
+    def do_updtr_prdcr_del(self, attrs):
+        updater = self._updater(attrs)
+        if updater is None:
+            return 2, "The updater specified does not exist."
+        if attrs["regex"] in updater["regexes"]:
+            updater["regexes"].remove(attrs["regex"])
+        return 0, None
+
+    def do_updtr_match_add(self, attrs):
+        updater = self._updater(attrs)
+        if updater is None:
+            return 2, "The updater specified does not exist."
+        updater["match"].append((attrs["regex"], attrs.get("match", "schema")))
+        return 0, None
+
+    def do_updtr_match_del(self, attrs):
+        updater = self._updater(attrs)
+        if updater is None:
+            return 2, "The updater specified does not exist."
+        updater["match"] = [m for m in updater["match"] if m != (attrs["regex"], attrs.get("match", "schema"))]
+        return 0, None
+
+    def do_updtr_start(self, attrs):
+        updater = self._updater(attrs)
+        if updater is None:
+            return 2, "The updater specified does not exist."
+        if updater["state"] == "RUNNING":
+            return 16, "The updater is already running."
+        updater["state"] = "RUNNING"
+        return 0, None
+
+    def do_updtr_stop(self, attrs):
+        updater = self._updater(attrs)
+        if updater is None:
+            return 2, "The updater specified does not exist."
+        updater["state"] = "STOPPED"
+        return 0, None
+
+    def do_updtr_del(self, attrs):
+        updater = self._updater(attrs)
+        if updater is None:
+            return 2, "The updater specified does not exist."
+        if updater["state"] == "RUNNING":
+            return 16, "The updater is in use."
+        del self.updaters[attrs["name"]]
+        return 0, None
+
+    def matched_producers(self, regexes):
+        return [name for name in sorted(self.producers) if any(re.search(regex, name) for regex in regexes)]
+
+    def do_updtr_status(self, attrs):
+        name = attrs.get("name")
+        if name is not None and name not in self.updaters:
+            return 2, "updtr '%s' doesn't exist." % name
+        replies = []
+        for key, u in sorted(self.updaters.items()):
+            if name is not None and key != name:
+                continue
+            replies.append({"name": key, "interval": str(u["interval"]), "offset": str(u["offset"]), "sync": "true",
+                            "mode": u["mode"], "auto": "true" if u["auto"] else "false", "state": u["state"],
+                            "producers": [{"name": p, "host": self.producers[p]["host"],
+                                           "port": self.producers[p]["port"],
+                                           "transport": self.producers[p]["xprt"],
+                                           "state": self.producers[p]["state"]}
+                                          for p in self.matched_producers(u["regexes"])]})
+        return 0, json.dumps(replies)
+
+    def update(self):
+        """One pass of every running updater: copy the sets of connected producers."""
+        with LOCK:
+            for updater in self.updaters.values():
+                if updater["state"] != "RUNNING":
+                    continue
+                for name in self.matched_producers(updater["regexes"]):
+                    producer = self.producers[name]
+                    if producer["state"] != "CONNECTED":
+                        continue
+                    sets = {inst: schema for inst, schema in producer.get("remote_sets", {}).items()
+                            if not updater["match"] or any(
+                                re.search(regex, inst if field == "inst" else schema)
+                                for regex, field in updater["match"])}
+                    self.visible.setdefault(name, {}).update(sets)
+            self.store()
+
+    # storage policies
+    def do_strgp_add(self, attrs):
+        if attrs.get("plugin") not in self.plugins:
+            return 2, "The plugin %s does not exist. Forgot load?\n" % attrs.get("plugin")
+        if attrs.get("name") in self.strgps:
+            return 17, "The strgp %s already exists." % attrs["name"]
+        self.strgps[attrs["name"]] = {"plugin": attrs["plugin"], "container": attrs.get("container"),
+                                      "schema": attrs.get("schema"), "regex": attrs.get("regex"),
+                                      "decomp": attrs.get("decomposition"),
+                                      "flush": time_us(attrs.get("flush", "0")), "state": "STOPPED",
+                                      "producers": [], "metrics": []}
+        return 0, None
+
+    def _strgp(self, attrs):
+        return self.strgps.get(attrs.get("name"))
+
+    def do_strgp_prdcr_add(self, attrs):
+        strgp = self._strgp(attrs)
+        if strgp is None:
+            return 2, "The storage policy specified does not exist."
+        strgp["producers"].append(attrs["regex"])
+        return 0, None
+
+    def do_strgp_metric_add(self, attrs):
+        strgp = self._strgp(attrs)
+        if strgp is None:
+            return 2, "The storage policy specified does not exist."
+        strgp["metrics"].append(attrs["metric"])
+        return 0, None
+
+    def do_strgp_start(self, attrs):
+        strgp = self._strgp(attrs)
+        if strgp is None:
+            return 2, "The storage policy specified does not exist."
+        if strgp["state"] == "RUNNING":
+            return 16, "The storage policy is already running."
+        strgp["state"] = "RUNNING"
+        return 0, None
+
+    def do_strgp_stop(self, attrs):
+        strgp = self._strgp(attrs)
+        if strgp is None:
+            return 2, "The storage policy specified does not exist."
+        strgp["state"] = "STOPPED"
+        return 0, None
+
+    def do_strgp_del(self, attrs):
+        strgp = self._strgp(attrs)
+        if strgp is None:
+            return 2, "The storage policy specified does not exist."
+        if strgp["state"] == "RUNNING":
+            return 16, "The storage policy is in use."
+        del self.strgps[attrs["name"]]
+        return 0, None
+
+    def do_strgp_status(self, attrs):
+        name = attrs.get("name")
+        if name is not None and name not in self.strgps:
+            return 2, "strgp '%s' doesn't exist." % name
+        return 0, json.dumps([{"name": key, "container": s["container"], "schema": s["schema"] or "-",
+                               "regex": s["regex"] or "-", "plugin": self.plugins[s["plugin"]]["plugin"],
+                               "flush": "%f" % (s["flush"] / 1e6), "state": s["state"], "decomp": s["decomp"] or "-",
+                               "producers": s["producers"], "metrics": s["metrics"]}
+                              for key, s in sorted(self.strgps.items()) if name in (None, key)])
+
+    def store(self):
+        for strgp in self.strgps.values():
+            if strgp["state"] != "RUNNING":
+                continue
+            config = self.plugins[strgp["plugin"]]["config"]
+            if self.plugins[strgp["plugin"]]["plugin"] != "store_csv" or "path" not in config:
+                continue
+            for producer, sets in self.visible.items():
+                if strgp["producers"] and not any(re.search(r, producer) for r in strgp["producers"]):
+                    continue
+                for inst, schema in sets.items():
+                    if schema != strgp["schema"]:
+                        continue
+                    directory = os.path.join(config["path"], strgp["container"])
+                    os.makedirs(directory, exist_ok=True)
+                    path = os.path.join(directory, schema)
+                    new = not os.path.exists(path)
+                    with open(path, "a") as stream:
+                        if new:
+                            stream.write("#Time,Time_usec,ProducerName,component_id,job_id,app_id\n")
+                        stream.write("%.6f,0,%s,0,0,0\n" % (time.time(), inst.split("/")[0]))
+
+    def do_daemon_exit(self, attrs):
+        self.exit_code = 0
+        return 0, None
+
+
+def fetch_sets(host, port):
+    """The sets a peer daemon offers, or None when it cannot be reached."""
+    try:
+        with socket.create_connection((host, port), timeout=1) as sock:
+            reader = sock.makefile("rb")
+            reader.readline()
+            sock.sendall(b'{"verb": "__sets", "attrs": []}\n')
+            return json.loads(reader.readline())["sets"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def parse_line(line):
+    tokens = line.split()
+    attrs, string = {}, []
+    for token in tokens[1:]:
+        key, sep, value = token.partition("=")
+        if tokens[0] in ("config", "env") and key != "name":
+            string.append(token)
+        else:
+            attrs[key] = os.path.expandvars(value) if sep else None
+    if string:
+        attrs["__string__"] = os.path.expandvars(" ".join(string))
+    return tokens[0], attrs
+
+
+def serve(daemon, ports):
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self):
+            self.wfile.write(json.dumps({"auth": daemon.auth}).encode() + b"\n")
+            for line in self.rfile:
+                request = json.loads(line)
+                if request["verb"] == "__sets":
+                    with LOCK:
+                        reply = {"sets": daemon.all_sets()}
+                else:
+                    attrs = dict(request.get("attrs") or [])
+                    if request.get("string"):
+                        attrs["__string__"] = request["string"]
+                    errcode, message = daemon.handle(request["verb"], attrs)
+                    reply = {"errcode": errcode, "msg": message}
+                self.wfile.write(json.dumps(reply).encode() + b"\n")
+
+    class Server(socketserver.ThreadingTCPServer):
+        allow_reuse_address = True
+        daemon_threads = True
+
+    servers = []
+    for host, port in ports:
+        server = Server((host, port), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+    return servers
+
+
+def main(argv):
+    ports, config, log, pidfile, foreground, auth, name = [], None, None, None, False, "none", None
+    args = list(argv)
+    while args:
+        option = args.pop(0)
+        if option == "-x":
+            parts = args.pop(0).split(":")
+            ports.append((parts[2] if len(parts) > 2 else "0.0.0.0", int(parts[1])))
+        elif option == "-c":
+            config = args.pop(0)
+        elif option == "-l":
+            log = args.pop(0)
+        elif option == "-r":
+            pidfile = args.pop(0)
+        elif option == "-F":
+            foreground = True
+        elif option == "-a":
+            auth = args.pop(0)
+        elif option == "-n":
+            name = args.pop(0)
+        elif option in ("-A", "-v", "-m", "-P", "-H"):
+            args.pop(0)
+    daemon = Daemon(name or socket.gethostname(), auth, log)
+    commands = []
+    if config:
+        with open(config) as stream:
+            for number, line in enumerate(stream, 1):
+                if line.strip() and not line.lstrip().startswith("#"):
+                    commands.append((number, parse_line(line)))
+    for _number, (verb, attrs) in commands:
+        if verb == "listen":
+            ports.append((attrs.get("host") or "0.0.0.0", int(attrs["port"])))
+            if attrs.get("auth"):
+                daemon.auth = "none"  # auth domains are not simulated
+    if not ports:
+        sys.stderr.write("ldmsd: no listener (-x or listen)\n")
+        return 1
+    if not foreground and os.fork():
+        return 0
+    for number, (verb, attrs) in commands:
+        if verb == "listen":
+            continue
+        errcode, message = daemon.handle(verb, attrs)
+        if errcode:
+            daemon.log("ERROR: line %d: %s" % (number, message))
+            return errcode
+    try:
+        serve(daemon, [("127.0.0.1" if host in ("localhost",) else host, port) for host, port in ports])
+    except OSError as exc:
+        daemon.log("ERROR: listening: %s" % exc)
+        return 7
+    if pidfile:
+        with open(pidfile, "w") as stream:
+            stream.write("%d\n" % os.getpid())
+    signal.signal(signal.SIGTERM, lambda *_args: sys.exit(0))
+    while daemon.exit_code is None:
+        time.sleep(0.25)
+        daemon.update()
+    return daemon.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
