@@ -21,7 +21,7 @@ from typing import Iterable, List, Optional, Tuple
 from ansible_collections.hpc.ldms.plugins.module_utils.render.commands import Command
 
 DEFAULT_PREFIX = "/opt/ovis"
-ENOENT, EBUSY, EEXIST, EINVAL, ENOSYS = 2, 16, 17, 22, 38
+ENOSYS = 38  # "not implemented"
 # Attributes ldmsd takes inside the free-form string attribute, not by id.
 _STRING_VERBS = ("config", "env")
 

@@ -203,9 +203,6 @@ class Cluster:
                 seen.setdefault(name)
         return list(seen)
 
-    def aggregator_group_of(self, daemon: str) -> List[AggregatorGroup]:
-        return [group for group in self.aggregators if daemon in group.daemons]
-
     def levels(self) -> Dict[str, int]:
         """Daemon name -> aggregation level (0 for daemons that only sample)."""
         result = {name: 0 for name in self.daemons}

@@ -128,8 +128,3 @@ def parse_int(value, path: str, minimum=None):
     if minimum is not None and number < minimum:
         raise ClusterError(path, "must be at least %d, got %d" % (minimum, number))
     return number
-
-
-def format_time_us(value) -> str:
-    """The config-file text of a time: µs digits, or the ${VAR} untouched."""
-    return str(value)

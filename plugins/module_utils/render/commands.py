@@ -10,13 +10,10 @@ client that sends requests over the control API.
 
 from __future__ import annotations
 
-import re
 from typing import Iterable, NamedTuple, Optional, Tuple, Union
 
 AttrValue = Optional[str]
 Attrs = Tuple[Tuple[str, AttrValue], ...]
-
-_TOKEN_RE = re.compile(r"([^=\s]+)(?:=(\S*))?")
 
 
 def as_text(value) -> AttrValue:
@@ -65,20 +62,6 @@ class Command(NamedTuple):
 
     def __str__(self) -> str:  # pragma: no cover - convenience
         return self.text()
-
-
-def parse_command(line: str) -> Command:
-    """Parse one config-file line (``verb k=v k2 ...``) into a Command."""
-    tokens = line.split()
-    if not tokens:
-        raise ValueError("empty command line")
-    attrs = []
-    for token in tokens[1:]:
-        match = _TOKEN_RE.fullmatch(token)
-        if match is None:
-            raise ValueError("cannot parse %r in %r" % (token, line))
-        attrs.append((match.group(1), match.group(2)))
-    return Command(tokens[0], tuple(attrs))
 
 
 def render_lines(commands: Iterable[Union[Command, str]]) -> str:
