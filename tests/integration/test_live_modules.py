@@ -34,9 +34,11 @@ PLAY = """
           - {{name: csv-meminfo, plugin: csv, container: store, schema: meminfo, flush: 1s,
              plugin_config: {{plugin: store_csv, path: "{csv}", buffer: 0}}}}
       register: stores
+    - hpc.ldms.ldmsd_info:
+      register: info
     - check_mode: false
       ansible.builtin.copy:
-        content: "{{{{ {{'producers': producers, 'updaters': updaters, 'stores': stores}} | to_json }}}}"
+        content: "{{{{ {{'producers': producers, 'updaters': updaters, 'stores': stores, 'info': info}} | to_json }}}}"
         dest: "{out}"
 """
 
@@ -85,6 +87,10 @@ def test_configure_from_nothing_then_nothing_to_do(cluster):
     assert not second["updaters"]["changed"] and second["updaters"]["commands"] == []
     assert first["stores"]["commands"][0] == "load name=csv plugin=store_csv"
     assert not second["stores"]["changed"] and second["stores"]["commands"] == []
+    info = second["info"]
+    assert info["version"]["LDMSD Version"] == "4.5.3" and info["daemon_status"]["state"] == "ready"
+    assert [p["name"] for p in info["producers"]] == ["ghost", "samp"]
+    assert [u["name"] for u in info["updaters"]] == ["all"] and info["storage_policies"][0]["name"] == "csv-meminfo"
 
 
 def test_interval_change_restarts_only_that_updater(cluster):

@@ -77,7 +77,7 @@ class Daemon:
                               "LDMSD Plugin Interface Version": "3.2.2.0", "git-SHA": "simulator"})
 
     def do_daemon_status(self, attrs):
-        return 0, json.dumps({"state": "ready", "thread_count": "1"})
+        return 0, json.dumps({"state": "ready"})
 
     def do_load(self, attrs):
         name = attrs.get("name")
@@ -140,8 +140,12 @@ class Daemon:
                               for name, p in sorted(self.plugins.items())])
 
     def do_plugn_sets(self, attrs):
-        return 0, json.dumps([{"plugin": name, "sets": sorted(inst for inst, _schema in self.own_sets().items())}
-                              for name in sorted(self.plugins)])
+        replies = []
+        for name, plugin in sorted(self.plugins.items()):
+            if plugin["kind"] == "sampler" and plugin["running"]:
+                producer = plugin["config"].get("producer", self.name)
+                replies.append({"plugin": name, "sets": [plugin["config"].get("instance", "%s/%s" % (producer, name))]})
+        return 0, json.dumps(replies)
 
     # producers
     def do_prdcr_add(self, attrs):
