@@ -34,11 +34,21 @@ PLAY = """
           - {{name: csv-meminfo, plugin: csv, container: store, schema: meminfo, flush: 1s,
              plugin_config: {{plugin: store_csv, path: "{csv}", buffer: 0}}}}
       register: stores
+    - hpc.ldms.ldmsd_advertisers:
+        port: {samp}
+        config:
+          - {{name: samp-to-agg, host: 127.0.0.1, port: {agg}, reconnect: 2s}}
+      register: advertisers
+    - hpc.ldms.ldmsd_prdcr_listeners:
+        config:
+          - {{name: listen, regex: "^nothing-matches$", reconnect: 2s}}
+      register: listeners
     - hpc.ldms.ldmsd_info:
       register: info
     - check_mode: false
       ansible.builtin.copy:
-        content: "{{{{ {{'producers': producers, 'updaters': updaters, 'stores': stores, 'info': info}} | to_json }}}}"
+        content: "{{{{ {{'producers': producers, 'updaters': updaters, 'stores': stores, 'info': info,
+                       'advertisers': advertisers, 'listeners': listeners}} | to_json }}}}"
         dest: "{out}"
 """
 
@@ -87,6 +97,8 @@ def test_configure_from_nothing_then_nothing_to_do(cluster):
     assert not second["updaters"]["changed"] and second["updaters"]["commands"] == []
     assert first["stores"]["commands"][0] == "load name=csv plugin=store_csv"
     assert not second["stores"]["changed"] and second["stores"]["commands"] == []
+    assert first["advertisers"]["commands"][0].endswith("type=advertiser") and first["listeners"]["changed"]
+    assert second["advertisers"]["commands"] == [] and second["listeners"]["commands"] == []
     info = second["info"]
     assert info["version"]["LDMSD Version"] == "4.5.3" and info["daemon_status"]["state"] == "ready"
     assert [p["name"] for p in info["producers"]] == ["ghost", "samp"]

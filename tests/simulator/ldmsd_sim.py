@@ -37,7 +37,8 @@ class Daemon:
         self.name, self.auth, self.log_path = name, auth, log
         self.plugins, self.producers, self.updaters, self.strgps = {}, {}, {}, {}
         self.visible = {}  # producer name -> {inst: schema}
-        self.listeners = []
+        self.listeners_by_name = {}
+        self.from_api = False
         self.exit_code = None
 
     def log(self, text):
@@ -152,7 +153,7 @@ class Daemon:
         for key in ("name", "xprt", "host", "port", "type", "reconnect"):
             if key not in attrs:
                 return 22, "The attribute '%s' is required." % key
-        if attrs["type"] not in ("active", "passive", "bridge", "advertised"):
+        if attrs["type"] not in ("active", "passive", "bridge", "advertiser", "advertised"):
             return 22, "The attribute type '%s' is invalid." % attrs["type"]
         if attrs["name"] in self.producers:
             return 17, "The prdcr %s already exists." % attrs["name"]
@@ -193,6 +194,60 @@ class Daemon:
             return 16, "The producer is in use."
         del self.producers[attrs["name"]]
         return 0, None
+
+    # advertisers are producers of type advertiser
+    def do_advertiser_add(self, attrs):
+        attrs = dict(attrs)
+        if "type" not in attrs and not self.from_api:
+            attrs["type"] = "advertiser"  # a config file may leave it out; the API may not
+        return self.do_prdcr_add(attrs)
+
+    def do_advertiser_start(self, attrs):
+        return self.do_prdcr_start(attrs)
+
+    def do_advertiser_stop(self, attrs):
+        return self.do_prdcr_stop(attrs)
+
+    def do_advertiser_del(self, attrs):
+        return self.do_prdcr_del(attrs)
+
+    # producer listeners
+    def do_prdcr_listen_add(self, attrs):
+        if attrs.get("name") in self.listeners_by_name:
+            return 17, "The prdcr_listen %s already exists." % attrs["name"]
+        self.listeners_by_name[attrs["name"]] = {"regex": attrs.get("regex"), "ip": attrs.get("ip"),
+                                                 "quota": attrs.get("quota", "-1"),
+                                                 "rx_rate": attrs.get("rx_rate", "-1"),
+                                                 "type": attrs.get("type", "passive"), "state": "stopped"}
+        return 0, None
+
+    def _listener_state(self, attrs, state):
+        listener = self.listeners_by_name.get(attrs.get("name"))
+        if listener is None:
+            return 2, "prdcr_listen '%s' not found." % attrs.get("name")
+        listener["state"] = state
+        return 0, None
+
+    def do_prdcr_listen_start(self, attrs):
+        return self._listener_state(attrs, "running")
+
+    def do_prdcr_listen_stop(self, attrs):
+        return self._listener_state(attrs, "stopped")
+
+    def do_prdcr_listen_del(self, attrs):
+        listener = self.listeners_by_name.get(attrs.get("name"))
+        if listener is None:
+            return 2, "prdcr_listen '%s' not found." % attrs.get("name")
+        if listener["state"] == "running":
+            return 16, "prdcr_listen '%s' is in use." % attrs["name"]
+        del self.listeners_by_name[attrs["name"]]
+        return 0, None
+
+    def do_prdcr_listen_status(self, attrs):
+        return 0, json.dumps([{"name": name, "state": l["state"], "regex": l["regex"] or "-",
+                               "IP range": l["ip"] or "-", "quota": str(l["quota"]), "rx_rate": str(l["rx_rate"]),
+                               "type": l["type"], "producers": []}
+                              for name, l in sorted(self.listeners_by_name.items())])
 
     def connect_loop(self, name, generation):
         while True:
@@ -483,6 +538,7 @@ def serve(daemon, ports):
                     attrs = dict(request.get("attrs") or [])
                     if request.get("string"):
                         attrs["__string__"] = request["string"]
+                    daemon.from_api = True
                     errcode, message = daemon.handle(request["verb"], attrs)
                     reply = {"errcode": errcode, "msg": message}
                 self.wfile.write(json.dumps(reply).encode() + b"\n")

@@ -27,6 +27,8 @@ STATES = ("merged", "replaced", "overridden", "deleted", "gathered", "rendered")
 DAEMON_DEFAULTS = {
     "producers": {"xprt": "sock", "type": "active", "rail": 1, "quota": -1, "rx_rate": -1, "auth": None},
     "updaters": {"offset": None, "mode": "pull"},
+    "advertisers": {"xprt": "sock", "rail": 1, "quota": -1, "rx_rate": -1, "auth": None},
+    "prdcr_listeners": {"regex": None, "ip": None, "quota": -1, "rx_rate": -1, "type": "passive"},
     "storage_policies": {"schema": None, "regex": None, "decomposition": None, "flush": None,
                          "producers": [], "metrics": []},
 }
@@ -35,7 +37,11 @@ UNREPORTED = {
     "producers": ("perm", "cache_ip"),
     "updaters": ("perm",),
     "storage_policies": ("perm", "plugin_config"),
+    "advertisers": ("perm",),
+    "prdcr_listeners": ("disable_start", "advertiser_xprt", "advertiser_port", "advertiser_auth", "rail", "reconnect"),
 }
+# prdcr_status lists these kinds too; each resource module owns one.
+PRODUCER_TYPES_OF = {"producers": ("active", "passive", "bridge"), "advertisers": ("advertiser",)}
 
 
 def _int(value, default=None):
@@ -45,16 +51,37 @@ def _int(value, default=None):
         return default
 
 
-def producer_facts(client) -> Dict[str, dict]:
+def _prdcr_facts(client, kind: str) -> Dict[str, dict]:
     facts = {}
     for reply in client.status("prdcr_status"):
+        if reply.get("type") not in PRODUCER_TYPES_OF[kind]:
+            continue
         item = {"name": reply["name"], "host": reply.get("host"), "port": _int(reply.get("port")),
                 "xprt": reply.get("transport"), "type": reply.get("type"),
                 "reconnect": _int(reply.get("reconnect_us")), "rail": _int(reply.get("rail")),
                 "quota": _int(reply.get("quota")), "rx_rate": _int(reply.get("rx_rate")),
                 "auth": None if reply.get("auth") in (None, "DEFAULT", "none") else reply.get("auth")}
+        if kind == "advertisers":
+            del item["type"]
         facts[item["name"]] = {"item": item, "running": reply.get("state") != "STOPPED",
                                "sets": [s.get("inst_name") for s in reply.get("sets", [])]}
+    return facts
+
+
+def producer_facts(client) -> Dict[str, dict]:
+    return _prdcr_facts(client, "producers")
+
+
+def advertiser_facts(client) -> Dict[str, dict]:
+    return _prdcr_facts(client, "advertisers")
+
+
+def prdcr_listener_facts(client) -> Dict[str, dict]:
+    facts = {}
+    for reply in client.status("prdcr_listen_status"):
+        item = {"name": reply["name"], "regex": _dash(reply.get("regex")), "ip": _dash(reply.get("IP range")),
+                "quota": _int(reply.get("quota")), "rx_rate": _int(reply.get("rx_rate")), "type": reply.get("type")}
+        facts[item["name"]] = {"item": item, "running": reply.get("state") == "running"}
     return facts
 
 
@@ -98,7 +125,8 @@ def storage_policy_facts(client) -> Dict[str, dict]:
     return facts
 
 
-GATHER = {"producers": producer_facts, "updaters": updater_facts, "storage_policies": storage_policy_facts}
+GATHER = {"producers": producer_facts, "updaters": updater_facts, "storage_policies": storage_policy_facts,
+          "advertisers": advertiser_facts, "prdcr_listeners": prdcr_listener_facts}
 
 
 def _comparable(kind: str, item: dict, replaced: bool) -> dict:

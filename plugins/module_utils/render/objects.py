@@ -307,6 +307,10 @@ def add_commands(kind: str, item: dict) -> List[Command]:
         return plugin_load(item)
     if kind == "subscriptions":
         return [Command.make("prdcr_subscribe", *_attrs(item, ("stream", "message_tag", "rx_rate", "regex")))]
+    if kind == "advertisers":
+        # The control API (unlike a config file) refuses advertiser_add without it.
+        names = ("name", "host", "xprt", "port", "reconnect", "auth", "perm", "rail", "quota", "rx_rate")
+        return [Command.make("advertiser_add", *_attrs(item, names), ("type", "advertiser"))]
     spec = KINDS[kind]
     return [Command.make(spec.add, *_attrs(item, [attr for attr, _parser in spec.attrs]))]
 

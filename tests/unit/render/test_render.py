@@ -238,7 +238,8 @@ plugins:
 
 def test_advertisers_and_balanced_producer_listeners():
     sampler = lines_of(ADVERTISE, "sampler-1")
-    assert "advertiser_add name=sampler-1-agg-1 host=agg-1 xprt=sock port=10401 reconnect=20000000 auth=munge1" in sampler
+    assert ("advertiser_add name=sampler-1-agg-1 host=agg-1 xprt=sock port=10401 reconnect=20000000 auth=munge1"
+            " type=advertiser") in sampler
     assert "advertiser_start name=sampler-1-agg-2" in sampler
     assert "auth_add name=munge1 plugin=munge" in sampler
     first, second = lines_of(ADVERTISE, "l1-agg-1"), lines_of(ADVERTISE, "l1-agg-2")
