@@ -122,3 +122,37 @@ def test_unreachable_daemon_is_a_clear_error(cluster, tmp_path):
                          text=True, timeout=120, check=False)
     assert run.returncode != 0
     assert "Is ldmsd running and listening there?" in run.stdout
+
+
+ROUND_TRIP = """
+- hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/hpc.ldms.ldmsd: {{host: 127.0.0.1, port: {agg}, ldms_prefix: "{prefix}"}}
+  tasks:
+    - hpc.ldms.ldmsd_producers: {{state: gathered}}
+      register: producers
+    - hpc.ldms.ldmsd_updaters: {{state: gathered}}
+      register: updaters
+    - hpc.ldms.ldmsd_producers: {{state: overridden, scope: ".*", config: "{{{{ producers.gathered }}}}"}}
+      register: producers_again
+    - hpc.ldms.ldmsd_updaters: {{state: overridden, scope: ".*", config: "{{{{ updaters.gathered }}}}"}}
+      register: updaters_again
+    - check_mode: false
+      ansible.builtin.copy:
+        content: "{{{{ [producers_again, updaters_again] | to_json }}}}"
+        dest: "{out}"
+"""
+
+
+def test_gathered_fed_back_as_overridden_changes_nothing(cluster):
+    converge(cluster)
+    out = cluster["tmp"] / "round.json"
+    play = cluster["tmp"] / "round.yml"
+    play.write_text(ROUND_TRIP.format(agg=cluster["agg"], prefix=PREFIX, out=out))
+    run = subprocess.run([os.path.join(BIN, "ansible-playbook"), str(play)], env=cluster["env"], capture_output=True,
+                         text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    producers, updaters = json.loads(out.read_text())
+    assert producers["changed"] is False and producers["commands"] == []
+    assert updaters["changed"] is False and updaters["commands"] == []

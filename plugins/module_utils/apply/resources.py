@@ -94,10 +94,13 @@ def updater_facts(client, producer_names: Optional[List[str]] = None) -> Dict[st
         mode = "auto" if str(reply.get("auto", "false")).lower() == "true" else _MODES.get(
             str(reply.get("mode", "pull")).lower().replace("_", ""), "pull")
         offset = _int(reply.get("offset"))
+        matched = sorted(p["name"] for p in reply.get("producers", []))
+        # 4.5.3 reports the producers an updater matches, not its regexes: gather
+        # them as exact-name regexes, which match the same producers.
         item = {"name": reply["name"], "interval": _int(reply.get("interval")),
-                "offset": offset if offset else None, "mode": mode}
-        facts[item["name"]] = {"item": item, "running": reply.get("state") == "RUNNING",
-                               "matched": sorted(p["name"] for p in reply.get("producers", []))}
+                "offset": offset if offset else None, "mode": mode,
+                "producers": ["^%s$" % re.escape(name) for name in matched]}
+        facts[item["name"]] = {"item": item, "running": reply.get("state") == "RUNNING", "matched": matched}
     return facts
 
 
