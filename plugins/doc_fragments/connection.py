@@ -36,6 +36,10 @@ options:
         C(<prefix>/lib*/python3*/site-packages).
       - Defaults to the environment variable C(LDMS_PREFIX), then C(/opt/ovis).
     type: path
+"""
+
+    RESOURCE = r"""
+options:
   config:
     description: The objects, as items whose keys are ldmsd's own attribute names.
     type: list

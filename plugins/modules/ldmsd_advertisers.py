@@ -15,6 +15,7 @@ description:
   - Advertisers are producers of type advertiser in ldmsd; this module manages only those.
 extends_documentation_fragment:
   - hpc.ldms.connection
+  - hpc.ldms.connection.resource
 author:
   - hpc.ldms contributors (@hpc-ldms)
 """

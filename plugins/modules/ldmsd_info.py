@@ -12,33 +12,8 @@ description:
   - Gathers the version, daemon status, producers (with their sets), updaters, storage policies, plugins and
     every set the daemon holds (its own sampler sets and those it pulls), with one request of each kind.
   - Changes nothing.
-options:
-  host:
-    description: Host of the ldmsd control endpoint.
-    type: str
-    default: localhost
-  port:
-    description: Port of the ldmsd control endpoint.
-    type: int
-    required: true
-  xprt:
-    description: LDMS transport.
-    type: str
-    default: sock
-  auth:
-    description: Authentication plugin (C(none), C(munge), C(ovis)).
-    type: str
-    default: none
-  auth_opts:
-    description: Options of the authentication plugin, for example C(conf=/etc/ldms/secret.conf) for ovis.
-    type: dict
-  timeout:
-    description: Seconds to wait to connect and for each reply.
-    type: float
-    default: 5.0
-  ldms_prefix:
-    description: Where LDMS is installed (default C(LDMS_PREFIX), then C(/opt/ovis)).
-    type: path
+extends_documentation_fragment:
+  - hpc.ldms.connection
 attributes:
   check_mode:
     description: Reads only, in any mode.
@@ -109,10 +84,11 @@ from ansible_collections.hpc.ldms.plugins.module_utils.apply.info import gather_
 
 
 def main():
-    spec = dict(CONNECTION_ARGSPEC)
-    spec["port"] = {"type": "int", "required": True}
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    client = LdmsdClient.from_params(module.params)
+    module = AnsibleModule(argument_spec=dict(CONNECTION_ARGSPEC), supports_check_mode=True)
+    try:
+        client = LdmsdClient.from_params(module.params)
+    except LdmsdError as exc:
+        module.fail_json(msg=str(exc))
     try:
         info = gather_info(client)
     except LdmsdError as exc:

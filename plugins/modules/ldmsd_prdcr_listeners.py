@@ -16,6 +16,7 @@ description:
   - ldmsd does not report disable_start, rail, reconnect or the advertiser_* settings back, so they are not compared.
 extends_documentation_fragment:
   - hpc.ldms.connection
+  - hpc.ldms.connection.resource
 author:
   - hpc.ldms contributors (@hpc-ldms)
 """

@@ -14,6 +14,7 @@ description:
   - "Item keys: name, host, port, xprt, type, reconnect, auth, perm, rail, quota, rx_rate, cache_ip."
 extends_documentation_fragment:
   - hpc.ldms.connection
+  - hpc.ldms.connection.resource
 author:
   - hpc.ldms contributors (@hpc-ldms)
 """

@@ -17,6 +17,7 @@ description:
   - A store plugin instance that is not loaded yet is loaded and configured before the first policy using it.
 extends_documentation_fragment:
   - hpc.ldms.connection
+  - hpc.ldms.connection.resource
 author:
   - hpc.ldms contributors (@hpc-ldms)
 """

@@ -15,6 +15,7 @@ description:
     sets (C({regex, field}) with field inst or schema)."
 extends_documentation_fragment:
   - hpc.ldms.connection
+  - hpc.ldms.connection.resource
 author:
   - hpc.ldms contributors (@hpc-ldms)
 """
