@@ -48,13 +48,32 @@ class Daemon:
 
     # -- sets ------------------------------------------------------------
     def own_sets(self):
-        sets = {}
+        """Sets of configured sampler instances: ldmsd creates them at config, not at start."""
+        return {inst: schema for inst, schema, _plugin in self._sampler_sets()}
+
+    def _sampler_sets(self):
         for name, plugin in self.plugins.items():
-            if plugin["kind"] == "sampler" and plugin["running"]:
+            if plugin["kind"] == "sampler" and plugin["configured"]:
                 config = plugin["config"]
                 producer = config.get("producer", self.name)
-                sets[config.get("instance", "%s/%s" % (producer, name))] = config.get("schema", plugin["plugin"])
-        return sets
+                yield (config.get("instance", "%s/%s" % (producer, name)), config.get("schema", plugin["plugin"]),
+                       plugin)
+
+    def directory(self):
+        """What an LDMS dir returns: update hint (after a start) and last transaction time."""
+        now = time.time()
+        entries = []
+        for inst, schema, plugin in self._sampler_sets():
+            info, stamp = {}, 0.0
+            if plugin["interval"]:
+                interval, offset = plugin["interval"] / 1e6, (plugin["offset"] or 0) / 1e6
+                info["updt_hint_us"] = "%d:%d" % (plugin["interval"], plugin["offset"] or 0)
+                if plugin["running"]:
+                    stamp = now - ((now - offset) % interval)
+                else:
+                    stamp = plugin["stopped_at"] or 0.0
+            entries.append({"name": inst, "schema": schema, "info": info, "timestamp": stamp})
+        return entries
 
     def all_sets(self):
         sets = self.own_sets()
@@ -89,7 +108,8 @@ class Daemon:
             return 2, ("Error 2 plugin '%s': failed to load the plugin, dlerror: /opt/ovis/lib/ovis-ldms/lib%s.so: "
                        "cannot open shared object file: No such file or directory\n" % (plugin, plugin))
         self.plugins[name] = {"plugin": plugin, "kind": "store" if plugin in STORES else "sampler",
-                              "config": {}, "running": False, "interval": None, "offset": None}
+                              "config": {}, "configured": False, "running": False, "interval": None, "offset": None,
+                              "stopped_at": None}
         return 0, None
 
     def do_config(self, attrs):
@@ -102,6 +122,7 @@ class Daemon:
             config[key] = value
         config.pop("__string__", None)
         self.plugins[name]["config"].update(config)
+        self.plugins[name]["configured"] = True
         return 0, None
 
     def do_start(self, attrs):
@@ -122,15 +143,18 @@ class Daemon:
         plugin = self.plugins.get(attrs.get("name"))
         if plugin is None:
             return 2, "Sampler instance '%s' not found." % attrs.get("name")
+        if not plugin["running"]:
+            return 22, "The sampler instance '%s' is not running." % attrs["name"]
         plugin["running"] = False
+        plugin["stopped_at"] = time.time()
         return 0, None
 
     def do_term(self, attrs):
         plugin = self.plugins.get(attrs.get("name"))
         if plugin is None:
-            return 2, "The specified plugin instance '%s' does not exist." % attrs.get("name")
+            return 2, "plugin instance '%s' not found." % attrs.get("name")
         if plugin["running"]:
-            return 16, "Sampler instance '%s' is running." % attrs["name"]
+            return 16, "Failed to terminate the plugin instance '%s'." % attrs["name"]
         del self.plugins[attrs["name"]]
         return 0, None
 
@@ -143,7 +167,7 @@ class Daemon:
     def do_plugn_sets(self, attrs):
         replies = []
         for name, plugin in sorted(self.plugins.items()):
-            if plugin["kind"] == "sampler" and plugin["running"]:
+            if plugin["kind"] == "sampler" and plugin["configured"]:
                 producer = plugin["config"].get("producer", self.name)
                 replies.append({"plugin": name, "sets": [plugin["config"].get("instance", "%s/%s" % (producer, name))]})
         return 0, json.dumps(replies)
@@ -190,8 +214,8 @@ class Daemon:
         producer = self.producers.get(attrs.get("name"))
         if producer is None:
             return 2, "The producer specified does not exist."
-        if producer["state"] != "STOPPED":
-            return 16, "The producer is in use."
+        if producer["state"] != "STOPPED" or any(attrs["name"] in u["members"] for u in self.updaters.values()):
+            return 16, "The producer is in use."  # an updater's reference keeps it, as in ldmsd
         del self.producers[attrs["name"]]
         return 0, None
 
@@ -310,40 +334,58 @@ class Daemon:
         auto = str(attrs.get("auto_interval", "false")).lower() == "true"
         mode = "Push" if push in ("true", "yes") else ("OnChange" if push == "onchange" else ("Auto" if auto else "Pull"))
         self.updaters[attrs["name"]] = {"interval": interval, "offset": time_us(attrs.get("offset", "0")),
-                                        "mode": mode, "auto": auto, "state": "STOPPED", "regexes": [], "match": []}
+                                        "mode": mode, "auto": auto, "state": "STOPPED", "members": set(), "match": []}
         return 0, None
 
     def _updater(self, attrs):
         return self.updaters.get(attrs.get("name"))
 
-    def do_updtr_prdcr_add(self, attrs):
+    def _stopped_updater(self, attrs):
         updater = self._updater(attrs)
         if updater is None:
-            return 2, "The updater specified does not exist."
-        updater["regexes"].append(attrs["regex"])
+            return None, (2, "The updater specified does not exist.")
+        if updater["state"] != "STOPPED":
+            return None, (16, "Configuration changes cannot be made while the updater is running.")
+        return updater, None
+
+    def do_updtr_prdcr_add(self, attrs):
+        # ldmsd keeps the producers the regex matches now, not the regex.
+        updater, error = self._stopped_updater(attrs)
+        if error:
+            return error
+        updater["members"].update(self.matched_producers([attrs["regex"]]))
         return 0, None
 
     def do_updtr_prdcr_del(self, attrs):
-        updater = self._updater(attrs)
-        if updater is None:
-            return 2, "The updater specified does not exist."
-        if attrs["regex"] in updater["regexes"]:
-            updater["regexes"].remove(attrs["regex"])
+        updater, error = self._stopped_updater(attrs)
+        if error:
+            return error
+        updater["members"] -= set(n for n in updater["members"] if re.search(attrs["regex"], n))
         return 0, None
 
     def do_updtr_match_add(self, attrs):
-        updater = self._updater(attrs)
-        if updater is None:
-            return 2, "The updater specified does not exist."
+        updater, error = self._stopped_updater(attrs)
+        if error:
+            return error
         updater["match"].append((attrs["regex"], attrs.get("match", "schema")))
         return 0, None
 
     def do_updtr_match_del(self, attrs):
-        updater = self._updater(attrs)
-        if updater is None:
-            return 2, "The updater specified does not exist."
-        updater["match"] = [m for m in updater["match"] if m != (attrs["regex"], attrs.get("match", "schema"))]
+        updater, error = self._stopped_updater(attrs)
+        if error:
+            return error
+        wanted = (attrs["regex"], attrs.get("match", "schema"))
+        if wanted not in updater["match"]:
+            return 2, "The specified regex does not match any condition."
+        updater["match"].remove(wanted)
         return 0, None
+
+    def do_updtr_match_list(self, attrs):
+        name = attrs.get("name")
+        if name is not None and name not in self.updaters:
+            return 2, "updtr '%s' does not exist." % name
+        return 0, json.dumps([{"name": key, "match": [{"regex": regex, "selector": field} for regex, field in u["match"]]}
+                              for key, u in sorted(self.updaters.items()) if name in (None, key)])
 
     def do_updtr_start(self, attrs):
         updater = self._updater(attrs)
@@ -387,7 +429,7 @@ class Daemon:
                                            "port": self.producers[p]["port"],
                                            "transport": self.producers[p]["xprt"],
                                            "state": self.producers[p]["state"]}
-                                          for p in self.matched_producers(u["regexes"])]})
+                                          for p in sorted(u["members"])]})
         return 0, json.dumps(replies)
 
     def update(self):
@@ -396,7 +438,7 @@ class Daemon:
             for updater in self.updaters.values():
                 if updater["state"] != "RUNNING":
                     continue
-                for name in self.matched_producers(updater["regexes"]):
+                for name in sorted(updater["members"]):
                     producer = self.producers[name]
                     if producer["state"] != "CONNECTED":
                         continue
@@ -423,19 +465,40 @@ class Daemon:
     def _strgp(self, attrs):
         return self.strgps.get(attrs.get("name"))
 
-    def do_strgp_prdcr_add(self, attrs):
+    def _stopped_strgp(self, attrs):
         strgp = self._strgp(attrs)
         if strgp is None:
-            return 2, "The storage policy specified does not exist."
-        strgp["producers"].append(attrs["regex"])
+            return None, (2, "The storage policy specified does not exist.")
+        if strgp["state"] != "STOPPED":
+            return None, (16, "Configuration changes cannot be made while the storage policy is running.")
+        return strgp, None
+
+    def _strgp_list_change(self, attrs, key, value, add):
+        strgp, error = self._stopped_strgp(attrs)
+        if error:
+            return error
+        if add:
+            strgp[key].append(value)
+        elif value in strgp[key]:
+            strgp[key].remove(value)
+        else:
+            return 2, "The specified %s was not found." % ("regex" if key == "producers" else "metric")
         return 0, None
 
+    def do_strgp_prdcr_add(self, attrs):
+        return self._strgp_list_change(attrs, "producers", attrs.get("regex"), True)
+
+    def do_strgp_prdcr_del(self, attrs):
+        return self._strgp_list_change(attrs, "producers", attrs.get("regex"), False)
+
     def do_strgp_metric_add(self, attrs):
-        strgp = self._strgp(attrs)
-        if strgp is None:
-            return 2, "The storage policy specified does not exist."
-        strgp["metrics"].append(attrs["metric"])
-        return 0, None
+        return self._strgp_list_change(attrs, "metrics", attrs.get("metric"), True)
+
+    def do_strgp_metric_del(self, attrs):
+        return self._strgp_list_change(attrs, "metrics", attrs.get("metric"), False)
+
+    def do_prdcr_stream_status(self, attrs):
+        return 0, "{}"  # no stream messages are simulated, as on a daemon that has seen none
 
     def do_strgp_start(self, attrs):
         strgp = self._strgp(attrs)
@@ -534,6 +597,9 @@ def serve(daemon, ports):
                 if request["verb"] == "__sets":
                     with LOCK:
                         reply = {"sets": daemon.all_sets()}
+                elif request["verb"] == "__dir":
+                    with LOCK:
+                        reply = {"sets": daemon.directory()}
                 else:
                     attrs = dict(request.get("attrs") or [])
                     if request.get("string"):

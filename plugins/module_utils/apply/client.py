@@ -168,6 +168,30 @@ class LdmsdClient:
         except ValueError:
             raise LdmsdError("%s on %s replied with something that is not JSON: %r" % (verb, self.where(), message[:200]))
 
+    def sets_directory(self) -> List[dict]:
+        """The daemon's set directory over the LDMS transport (``ovis_ldms``'s dir).
+
+        Each entry: name, schema, info (the set-info dict, where ldmsd keeps
+        ``updt_hint_us``) and timestamp (seconds of the last transaction).
+        """
+        self.connect()  # puts LDMS's site-packages on sys.path, and fails clearly
+        try:
+            ldms = importlib.import_module("ovis_ldms.ldms")
+        except ImportError as exc:
+            raise LdmsdError("cannot import ovis_ldms.ldms (LDMS's Python transport) with %s: %s"
+                             % (sys.executable, exc))
+        try:
+            xprt = ldms.Xprt(name=self.xprt, auth=self.auth or "none", auth_opts=self.auth_opts)
+            xprt.connect(host=self.host, port=self.port, timeout=self.timeout)
+            try:
+                entries = xprt.dir()
+            finally:
+                xprt.close()
+        except Exception as exc:  # the transport raises ConnectionError and plain exceptions
+            raise LdmsdError("set directory of ldmsd at %s failed: %s" % (self.where(), exc), command="dir")
+        return [{"name": entry.name, "schema": entry.schema_name, "info": dict(entry.info),
+                 "timestamp": entry.timestamp[0] + entry.timestamp[1] / 1e6} for entry in entries]
+
     def version(self) -> str:
         if self._version is None:
             errcode, message = self.request("version") if "version" in self.module.LDMSD_Request.LDMSD_REQ_ID_MAP else (1, None)

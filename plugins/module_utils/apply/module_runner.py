@@ -15,6 +15,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import (
     loaded_plugins,
     normalize_config,
     plan_changes,
+    plan_subscriptions,
     producer_facts,
 )
 from ansible_collections.hpc.ldms.plugins.module_utils.render import objects
@@ -48,10 +49,13 @@ def run(kind: str):
             if state == "gathered":
                 items = [fact["item"] for fact in facts.values()]
                 module.exit_json(changed=False, gathered=items, before=items, after=items, commands=[])
-            names = list(producer_facts(client)) if kind == "updaters" else []
+            names = list(producer_facts(client)) if kind in ("updaters", "subscriptions") else []
             plugins = loaded_plugins(client) if kind == "storage_policies" else None
-            plan = plan_changes(kind, state, wanted, facts, scope=params["scope"], producer_names=names,
-                                plugins=plugins)
+            if kind == "subscriptions":
+                plan = plan_subscriptions(state, wanted, facts, names)
+            else:
+                plan = plan_changes(kind, state, wanted, facts, scope=params["scope"], producer_names=names,
+                                    plugins=plugins)
             commands = [command.text() for command in plan.commands]
             if plan.commands and not module.check_mode:
                 apply_commands(client, plan.commands)

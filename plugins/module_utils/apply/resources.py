@@ -12,6 +12,7 @@ the same text the renderer writes.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
@@ -26,7 +27,8 @@ STATES = ("merged", "replaced", "overridden", "deleted", "gathered", "rendered")
 # against them for attributes the user left out.
 DAEMON_DEFAULTS = {
     "producers": {"xprt": "sock", "type": "active", "rail": 1, "quota": -1, "rx_rate": -1, "auth": None},
-    "updaters": {"offset": None, "mode": "pull"},
+    "updaters": {"offset": None, "mode": "pull", "sets": []},
+    "samplers": {"offset": None},
     "advertisers": {"xprt": "sock", "rail": 1, "quota": -1, "rx_rate": -1, "auth": None},
     "prdcr_listeners": {"regex": None, "ip": None, "quota": -1, "rx_rate": -1, "type": "passive"},
     "storage_policies": {"schema": None, "regex": None, "decomposition": None, "flush": None,
@@ -36,6 +38,7 @@ DAEMON_DEFAULTS = {
 UNREPORTED = {
     "producers": ("perm", "cache_ip"),
     "updaters": ("perm",),
+    "samplers": ("config",),
     "storage_policies": ("perm", "plugin_config"),
     "advertisers": ("perm",),
     "prdcr_listeners": ("disable_start", "advertiser_xprt", "advertiser_port", "advertiser_auth", "rail", "reconnect"),
@@ -101,6 +104,67 @@ def updater_facts(client, producer_names: Optional[List[str]] = None) -> Dict[st
                 "offset": offset if offset else None, "mode": mode,
                 "producers": ["^%s$" % re.escape(name) for name in matched]}
         facts[item["name"]] = {"item": item, "running": reply.get("state") == "RUNNING", "matched": matched}
+    if facts:
+        for reply in client.status("updtr_match_list"):
+            if reply.get("name") in facts:
+                facts[reply["name"]]["item"]["sets"] = [
+                    {"regex": match["regex"], "field": match.get("selector", "inst")} for match in reply.get("match", [])]
+    return facts
+
+
+# A started sampler whose sets saw no transaction for this many intervals
+# (plus slack for clock skew between hosts) counts as stopped.
+STOPPED_AFTER_INTERVALS = 3
+CLOCK_SLACK_S = 5.0
+
+
+def sampler_facts(client, now: Optional[float] = None) -> Dict[str, dict]:
+    """Sampler plugin instances with their schedule.
+
+    4.5.3's plugn_status shows neither interval nor running state; ldmsd
+    writes the schedule into each set's ``updt_hint_us`` info at start, and
+    a running instance keeps its sets' transaction timestamps fresh.
+    """
+    instances = [reply for reply in client.status("plugn_status") if str(reply.get("type", "")).startswith("sampler")]
+    if not instances:
+        return {}
+    sets_of = {reply["plugin"]: reply.get("sets", []) for reply in client.status("plugn_sets")}
+    directory = {entry["name"]: entry for entry in client.sets_directory()}
+    now = time.time() if now is None else now
+    facts = {}
+    for reply in instances:
+        name = reply["name"]
+        interval = offset = None
+        running = False
+        for set_name in sets_of.get(name, []):
+            entry = directory.get(set_name) or {}
+            interval_text, _sep, offset_text = (entry.get("info") or {}).get("updt_hint_us", "").partition(":")
+            if not _int(interval_text):
+                continue
+            interval, offset = _int(interval_text), _int(offset_text) or None
+            stamp = entry.get("timestamp") or 0
+            # No transaction yet: started, first sample still ahead.
+            running = not stamp or now - stamp <= STOPPED_AFTER_INTERVALS * interval / 1e6 + CLOCK_SLACK_S
+            break
+        item = {"name": name, "plugin": reply.get("plugin", name), "interval": interval, "offset": offset}
+        facts[name] = {"item": item, "running": running, "sets": sets_of.get(name, [])}
+    return facts
+
+
+def subscription_facts(client) -> Dict[str, dict]:
+    """Stream subscriptions that producers report as subscribed.
+
+    4.5.3 has no subscription status: prdcr_stream_status shows a stream on
+    a producer only once a message of it has arrived there.
+    """
+    facts = {}
+    for stream, producers in sorted((client.status("prdcr_stream_status", [("regex", ".*")]) or {}).items()):
+        if stream.startswith("_"):
+            continue  # _OVERALL_ totals
+        names = sorted(producer for producer, stats in producers.items() if stats.get("mode") == "subscribed")
+        if names:
+            item = {"stream": stream, "regex": objects.exact_names_regex(names)}
+            facts[objects.identity("subscriptions", item)] = {"item": item, "running": True, "producers": names}
     return facts
 
 
@@ -129,7 +193,8 @@ def storage_policy_facts(client) -> Dict[str, dict]:
 
 
 GATHER = {"producers": producer_facts, "updaters": updater_facts, "storage_policies": storage_policy_facts,
-          "advertisers": advertiser_facts, "prdcr_listeners": prdcr_listener_facts}
+          "advertisers": advertiser_facts, "prdcr_listeners": prdcr_listener_facts, "samplers": sampler_facts,
+          "subscriptions": subscription_facts}
 
 
 def _comparable(kind: str, item: dict, replaced: bool) -> dict:
@@ -145,6 +210,10 @@ def _matched_by(regexes: List[str], producer_names: List[str]) -> List[str]:
     return sorted(name for name in producer_names if any(p.search(name) for p in patterns))
 
 
+def _set_matches(items) -> set:
+    return {(match["regex"], match.get("field", "inst")) for match in items or ()}
+
+
 @dataclass
 class Plan:
     commands: List[Command] = field(default_factory=list)
@@ -152,28 +221,91 @@ class Plan:
     after: List[dict] = field(default_factory=list)
 
 
-def differs(kind: str, want: dict, have: dict, have_fact: dict, replaced: bool, producer_names: List[str],
-            plugins: Optional[Dict[str, str]] = None) -> bool:
-    """True when the object on the daemon is not what is wanted."""
+def differing_keys(kind: str, want: dict, have_fact: dict, replaced: bool, producer_names: List[str],
+                   plugins: Optional[Dict[str, str]] = None) -> List[str]:
+    """The attributes in which the object on the daemon is not what is wanted."""
+    have = have_fact["item"]
     wanted = _comparable(kind, want, replaced)
     if kind == "storage_policies":
         # strgp_status names the plugin library, not the instance.
         wanted["plugin"] = (plugins or {}).get(want["plugin"], want["plugin"])
         if not want.get("metrics"):
             wanted.pop("metrics", None)  # ldmsd lists the schema's metrics once running
+    if kind == "samplers" and wanted.get("interval") is None:
+        wanted["interval"] = objects.DEFAULT_SAMPLE_INTERVAL_US  # what a start without interval gets
+    keys = []
     for key, value in wanted.items():
-        if kind == "updaters" and key in ("producers", "sets"):
-            continue
-        if key == "offset":  # ldmsd reports no offset as 0
-            value, current = value or None, have.get(key) or None
+        current = have.get(key)
+        if kind == "updaters" and key == "producers":
+            same = _matched_by(value, producer_names) == have_fact["matched"]
+        elif key == "sets":
+            same = _set_matches(value) == _set_matches(current)
+        elif kind == "storage_policies" and key in ("producers", "metrics"):
+            same = sorted(value or []) == sorted(current or [])
+        elif key == "offset":  # ldmsd reports no offset as 0
+            same = (value or None) == (current or None)
         else:
-            current = have.get(key)
-        if current != value:
-            return True
-    if kind == "updaters":
-        if _matched_by(want.get("producers", [".*"]), producer_names) != have_fact["matched"]:
-            return True
-    return False
+            same = current == value
+        if not same:
+            keys.append(key)
+    return keys
+
+
+# Attributes ldmsd can change on a stopped object, so a difference in only
+# these restarts the object instead of re-creating it.
+CHANGEABLE_IN_PLACE = {
+    "samplers": {"interval", "offset"},
+    "updaters": {"producers", "sets"},
+    "storage_policies": {"producers", "metrics"},
+}
+
+
+def _membership_commands(kind: str, want: dict, fact: dict, keys: List[str], producer_names: List[str]) -> List[Command]:
+    name, have = want["name"], fact["item"]
+    commands: List[Command] = []
+    if kind == "updaters" and "producers" in keys:
+        # An updater holds producer names, matched when its regex was added.
+        wanted = _matched_by(want["producers"], producer_names)
+        extra = sorted(set(fact["matched"]) - set(wanted))
+        missing = sorted(set(wanted) - set(fact["matched"]))
+        if extra:
+            commands.append(Command.make("updtr_prdcr_del", ("name", name), ("regex", objects.exact_names_regex(extra))))
+        commands += [Command.make("updtr_prdcr_add", ("name", name), ("regex", regex))
+                     for regex in want["producers"] if _matched_by([regex], missing)]
+    if kind == "updaters" and "sets" in keys:
+        wanted_sets, current_sets = _set_matches(want.get("sets")), _set_matches(have.get("sets"))
+        commands += [Command.make("updtr_match_del", ("name", name), ("regex", match["regex"]), ("match", match["field"]))
+                     for match in have.get("sets", []) if (match["regex"], match["field"]) not in wanted_sets]
+        commands += [Command.make("updtr_match_add", ("name", name), ("regex", match["regex"]), ("match", match["field"]))
+                     for match in want.get("sets", []) if (match["regex"], match["field"]) not in current_sets]
+    if kind == "storage_policies":
+        for key, verb, attr in (("producers", "strgp_prdcr", "regex"), ("metrics", "strgp_metric", "metric")):
+            if key in keys:
+                current, wanted = have.get(key) or [], want.get(key) or []
+                commands += [Command.make(verb + "_del", ("name", name), (attr, value))
+                             for value in current if value not in wanted]
+                commands += [Command.make(verb + "_add", ("name", name), (attr, value))
+                             for value in wanted if value not in current]
+    return commands
+
+
+def change_commands(kind: str, want: dict, fact: dict, keys: List[str], producer_names: List[str]) -> List[Command]:
+    """Commands that turn the object described by ``fact`` into ``want``.
+
+    ldmsd has no modify: membership and a sampler's schedule change on the
+    stopped object (stop, change, start); anything else is stop, delete,
+    add, start.
+    """
+    stop = objects.stop_command(kind, fact["item"]) if fact["running"] else []
+    if set(keys) <= CHANGEABLE_IN_PLACE.get(kind, set()):
+        return stop + _membership_commands(kind, want, fact, keys, producer_names) + objects.start_command(kind, want)
+    return (stop + objects.delete_command(kind, fact["item"]) + objects.add_commands(kind, want)
+            + objects.start_command(kind, want))
+
+
+def _delete(kind: str, fact: dict) -> List[Command]:
+    stop = objects.stop_command(kind, fact["item"]) if fact["running"] else []
+    return stop + objects.delete_command(kind, fact["item"])
 
 
 def plan_changes(kind: str, state: str, wanted: List[dict], facts: Dict[str, dict], scope: Optional[str] = None,
@@ -187,9 +319,7 @@ def plan_changes(kind: str, state: str, wanted: List[dict], facts: Dict[str, dic
         for item in wanted:
             name = objects.identity(kind, item)
             if name in facts:
-                if facts[name]["running"]:
-                    plan.commands += objects.stop_command(kind, facts[name]["item"])
-                plan.commands += objects.delete_command(kind, facts[name]["item"])
+                plan.commands += _delete(kind, facts[name])
                 after.pop(name)
         plan.after = list(after.values())
         return plan
@@ -197,26 +327,21 @@ def plan_changes(kind: str, state: str, wanted: List[dict], facts: Dict[str, dic
         pattern = re.compile(scope)
         for name, fact in facts.items():
             if name not in wanted_names and pattern.search(name):
-                if fact["running"]:
-                    plan.commands += objects.stop_command(kind, fact["item"])
-                plan.commands += objects.delete_command(kind, fact["item"])
+                plan.commands += _delete(kind, fact)
                 after.pop(name)
     replaced = state in ("replaced", "overridden")
     for item in wanted:
         name = objects.identity(kind, item)
         fact = facts.get(name)
+        keys = differing_keys(kind, item, fact, replaced, producer_names, plugins) if fact else []
         if kind == "storage_policies" and plugins is not None and item["plugin"] not in plugins and (
-                fact is None or differs(kind, item, fact["item"], fact, replaced, producer_names, plugins)):
+                fact is None or keys):
             plan.commands += objects.store_plugin_commands(item)
             plugins[item["plugin"]] = (item.get("plugin_config") or {}).get("plugin", item["plugin"])
         if fact is None:
             plan.commands += objects.add_commands(kind, item) + objects.start_command(kind, item)
-        elif differs(kind, item, fact["item"], fact, replaced, producer_names, plugins):
-            # ldmsd has no modify: stop, delete, add, start.
-            if fact["running"]:
-                plan.commands += objects.stop_command(kind, fact["item"])
-            plan.commands += objects.delete_command(kind, fact["item"])
-            plan.commands += objects.add_commands(kind, item) + objects.start_command(kind, item)
+        elif keys:
+            plan.commands += change_commands(kind, item, fact, keys, producer_names)
         elif not fact["running"]:
             plan.commands += objects.start_command(kind, item)
         else:
@@ -225,6 +350,37 @@ def plan_changes(kind: str, state: str, wanted: List[dict], facts: Dict[str, dic
         merged.update(item)
         after[name] = merged
     plan.after = list(after.values())
+    return plan
+
+
+def plan_subscriptions(state: str, wanted: List[dict], facts: Dict[str, dict], producer_names: List[str]) -> Plan:
+    """Subscriptions: 4.5.3 cannot list them, so only what is observable is skipped.
+
+    A stream subscription is in place when every producer its regex matches
+    reports the stream as subscribed; anything unobservable is (re)sent,
+    which ldmsd takes as a no-op for producers already subscribed.
+    """
+    if state in ("replaced", "overridden"):
+        raise LdmsdError("state=%s is not possible for subscriptions: ldmsd 4.5.3 cannot list them, so unlisted "
+                         "ones cannot be found. Use merged and deleted." % state)
+    subscribed: Dict[str, set] = {}
+    for fact in facts.values():
+        subscribed.setdefault(fact["item"]["stream"], set()).update(fact["producers"])
+    plan = Plan(before=[fact["item"] for fact in facts.values()])
+    for item in wanted:
+        if state == "deleted":
+            plan.commands += objects.delete_command("subscriptions", item)
+            continue
+        matched = _matched_by([item.get("regex", ".*")], producer_names)
+        if "stream" in item and matched and set(matched) <= subscribed.get(item["stream"], set()):
+            continue
+        plan.commands += objects.add_commands("subscriptions", item)
+        plan.after.append(item)
+    if state == "deleted":
+        dropped = {item.get("stream") for item in wanted}
+        plan.after = [item for item in plan.before if item["stream"] not in dropped]
+    else:
+        plan.after = plan.before + plan.after
     return plan
 
 

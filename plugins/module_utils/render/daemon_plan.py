@@ -11,7 +11,6 @@ hostvars and the live modules all work from these same items.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
@@ -24,6 +23,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import (
     Daemon,
     PluginInstance,
 )
+from ansible_collections.hpc.ldms.plugins.module_utils.render import objects
 from ansible_collections.hpc.ldms.plugins.module_utils.render.commands import Command
 
 OBJECT_KINDS = ("samplers", "advertisers", "producers", "prdcr_listeners", "subscriptions",
@@ -115,14 +115,6 @@ def _index(pairs) -> Dict[object, list]:
     for key, value in pairs:
         index.setdefault(key, []).append(value)
     return index
-
-
-_ERE_SPECIAL = re.compile(r"([.\[\]()*+?{}|^$\\])")
-
-
-def _exact_names_regex(names: List[str]) -> str:
-    """A POSIX extended regex (what ldmsd's regcomp takes) matching exactly these names."""
-    return "^(%s)$" % "|".join(_ERE_SPECIAL.sub(r"\\\1", name) for name in names)
 
 
 class Planner:
@@ -220,7 +212,7 @@ class Planner:
                 # aggregator collecting every sampler.
                 share = balance(advertised, group.daemons).assignment
                 mine = [host for host in advertised if share[host] == daemon.name]
-                regex = _exact_names_regex(mine) if mine else "^$"
+                regex = objects.exact_names_regex(mine) if mine else "^$"
             plan.prdcr_listeners.append(_drop_none({
                 "name": listen.name, "regex": regex, "ip": listen.ip, "disable_start": listen.disable_start,
                 "quota": listen.quota, "rx_rate": listen.rx_rate, "rail": listen.rail, "type": listen.type,

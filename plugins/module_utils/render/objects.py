@@ -11,6 +11,7 @@ resource modules' ``commands`` and ``state: rendered`` all come from here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -19,6 +20,14 @@ from ansible_collections.hpc.ldms.plugins.module_utils.cluster.values import par
 from ansible_collections.hpc.ldms.plugins.module_utils.render.commands import Command, as_text
 
 DEFAULT_SAMPLE_INTERVAL_US = 1000000  # ldmsd's own default
+
+
+_ERE_SPECIAL = re.compile(r"([.\[\]()*+?{}|^$\\])")
+
+
+def exact_names_regex(names: List[str]) -> str:
+    """A POSIX extended regex (what ldmsd's regcomp takes) matching exactly these names."""
+    return "^(%s)$" % "|".join(_ERE_SPECIAL.sub(r"\\\1", name) for name in names)
 
 
 def _text(value, path):
@@ -289,9 +298,8 @@ def stop_command(kind: str, item: dict) -> List[Command]:
 def delete_command(kind: str, item: dict) -> List[Command]:
     spec = KINDS[kind]
     if kind == "subscriptions":
-        if "stream" not in item:
-            return []  # 4.5.3 has no way to drop a message_tag subscription
-        return [Command.make("prdcr_unsubscribe", ("regex", item.get("regex", ".*")), ("stream", item["stream"]))]
+        return [Command.make("prdcr_unsubscribe", ("regex", item.get("regex", ".*")),
+                             *_attrs(item, ("stream", "message_tag")))]
     return [Command.make(spec.delete, ("name", item["name"]))]
 
 

@@ -37,7 +37,8 @@ class FakeClient:
         self.fail_on = fail_on
 
     def status(self, verb, attrs=()):
-        return json.loads(json.dumps({"prdcr_status": PRDCR_STATUS, "updtr_status": UPDTR_STATUS}[verb]))
+        return json.loads(json.dumps({"prdcr_status": PRDCR_STATUS, "updtr_status": UPDTR_STATUS,
+                                      "updtr_match_list": [{"name": "upd1", "match": []}]}[verb]))
 
     def send(self, command):
         if self.fail_on and command.verb == self.fail_on:
@@ -111,11 +112,12 @@ def test_updater_matching_by_effect_and_interval_units():
     narrower = normalize_config("updaters", [{"name": "upd1", "interval": "1s", "offset": "100ms",
                                              "producers": ["^samp"]}])
     plan = plan_changes("updaters", "merged", narrower, facts, producer_names=names)
-    assert texts(plan) == ["updtr_stop name=upd1", "updtr_del name=upd1",
-                           "updtr_add name=upd1 interval=1000000 offset=100000",
-                           "updtr_prdcr_add name=upd1 regex=^samp", "updtr_start name=upd1"]
+    # Membership changes on the stopped updater; it is not re-created.
+    assert texts(plan) == ["updtr_stop name=upd1", "updtr_prdcr_del name=upd1 regex=^(other)$", "updtr_start name=upd1"]
     faster = normalize_config("updaters", [{"name": "upd1", "interval": "500ms", "offset": "100ms"}])
-    assert texts(plan_changes("updaters", "merged", faster, facts, producer_names=names))[0] == "updtr_stop name=upd1"
+    assert texts(plan_changes("updaters", "merged", faster, facts, producer_names=names)) == [
+        "updtr_stop name=upd1", "updtr_del name=upd1", "updtr_add name=upd1 interval=500000 offset=100000",
+        "updtr_prdcr_add name=upd1 regex=.*", "updtr_start name=upd1"]
 
 
 def test_failure_reports_what_was_applied():
