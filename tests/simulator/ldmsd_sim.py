@@ -196,6 +196,7 @@ class Daemon:
             return 16, "The producer is already running."
         producer["state"] = "CONNECTING"
         producer["generation"] += 1
+        producer["started"] = True  # 4.5.3's prdcr_start takes a reference that prdcr_stop never drops
         threading.Thread(target=self.connect_loop, args=(attrs["name"], producer["generation"]), daemon=True).start()
         self.log("producer %s: CONNECTING" % attrs["name"])
         return 0, None
@@ -214,8 +215,9 @@ class Daemon:
         producer = self.producers.get(attrs.get("name"))
         if producer is None:
             return 2, "The producer specified does not exist."
-        if producer["state"] != "STOPPED" or any(attrs["name"] in u["members"] for u in self.updaters.values()):
-            return 16, "The producer is in use."  # an updater's reference keeps it, as in ldmsd
+        if (producer["state"] != "STOPPED" or producer.get("started")
+                or any(attrs["name"] in u["members"] for u in self.updaters.values())):
+            return 16, "The producer is in use."  # a start's or an updater's reference keeps it, as in ldmsd
         del self.producers[attrs["name"]]
         return 0, None
 

@@ -400,7 +400,12 @@ def apply_commands(client, commands: List[Command]) -> List[str]:
     for command in commands:
         errcode, message = client.send(command)
         if errcode:
-            error = LdmsdError("%s failed: errcode %d: %s" % (command.text(), errcode, message),
+            hint = ""
+            if command.verb == "prdcr_del" and errcode == 16:
+                hint = (" ldmsd 4.5.3 cannot delete a producer that was ever started (prdcr_start keeps a reference "
+                        "that prdcr_stop does not release) or that an updater holds; stop it, or restart the daemon "
+                        "to remove it.")
+            error = LdmsdError("%s failed: errcode %d: %s%s" % (command.text(), errcode, message, hint),
                                errcode=errcode, command=command.text())
             error.applied = applied
             raise error
