@@ -9,14 +9,10 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hpc.ldms.plugins.module_utils.apply.client import CONNECTION_ARGSPEC, LdmsdClient, LdmsdError
 from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import (
-    GATHER,
     STATES,
     apply_commands,
-    loaded_plugins,
     normalize_config,
-    plan_changes,
-    plan_subscriptions,
-    producer_facts,
+    plan_for,
 )
 from ansible_collections.hpc.ldms.plugins.module_utils.render import objects
 
@@ -45,17 +41,9 @@ def run(kind: str):
             module.exit_json(changed=False, rendered=[c.text() for c in commands], commands=[c.text() for c in commands])
         client = LdmsdClient.from_params(params)
         try:
-            facts = GATHER[kind](client)
+            plan = plan_for(client, kind, state, wanted, scope=params["scope"])
             if state == "gathered":
-                items = [fact["item"] for fact in facts.values()]
-                module.exit_json(changed=False, gathered=items, before=items, after=items, commands=[])
-            names = list(producer_facts(client)) if kind in ("updaters", "subscriptions") else []
-            plugins = loaded_plugins(client) if kind == "storage_policies" else None
-            if kind == "subscriptions":
-                plan = plan_subscriptions(state, wanted, facts, names)
-            else:
-                plan = plan_changes(kind, state, wanted, facts, scope=params["scope"], producer_names=names,
-                                    plugins=plugins)
+                module.exit_json(changed=False, gathered=plan.before, before=plan.before, after=plan.after, commands=[])
             commands = [command.text() for command in plan.commands]
             if plan.commands and not module.check_mode:
                 apply_commands(client, plan.commands)

@@ -384,6 +384,19 @@ def plan_subscriptions(state: str, wanted: List[dict], facts: Dict[str, dict], p
     return plan
 
 
+def plan_for(client, kind: str, state: str, wanted: List[dict], scope: Optional[str] = None) -> Plan:
+    """Gather what ``kind`` needs from the daemon and plan ``state``: what a module run does before applying."""
+    facts = GATHER[kind](client)
+    if state == "gathered":
+        items = [fact["item"] for fact in facts.values()]
+        return Plan(before=items, after=items)
+    names = list(producer_facts(client)) if kind in ("updaters", "subscriptions") else []
+    if kind == "subscriptions":
+        return plan_subscriptions(state, wanted, facts, names)
+    plugins = loaded_plugins(client) if kind == "storage_policies" else None
+    return plan_changes(kind, state, wanted, facts, scope=scope, producer_names=names, plugins=plugins)
+
+
 def normalize_config(kind: str, config: List[dict]) -> List[dict]:
     items = []
     for index, item in enumerate(config or []):
@@ -401,7 +414,7 @@ def apply_commands(client, commands: List[Command]) -> List[str]:
         errcode, message = client.send(command)
         if errcode:
             hint = ""
-            if command.verb == "prdcr_del" and errcode == 16:
+            if command.verb in ("prdcr_del", "advertiser_del") and errcode == 16:
                 hint = (" ldmsd 4.5.3 cannot delete a producer that was ever started (prdcr_start keeps a reference "
                         "that prdcr_stop does not release) or that an updater holds; stop it, or restart the daemon "
                         "to remove it.")
