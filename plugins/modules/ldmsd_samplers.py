@@ -16,7 +16,7 @@ description:
     interval (default 1s, as ldmsd), offset, config (a mapping, a string, or a list of those, one C(config)
     line each)."
   - A changed interval or offset restarts only that instance (stop, start); a changed plugin re-creates it.
-  - ldmsd 4.5.3 does not report an instance's config, so a changed O(config[].config) is not detected;
+  - ldmsd 4.5.3 does not report an instance's config, so a changed C(config) of an item is not detected;
     delete the instance and merge it again to apply one.
   - An instance counts as stopped when its sets saw no sample for three intervals plus five seconds.
 extends_documentation_fragment:
