@@ -11,11 +11,14 @@ without attributes.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import importlib
+import io
 import json
 import os
 import sys
+import threading
 from typing import Iterable, List, Optional, Tuple
 
 from ansible_collections.hpc.ldms.plugins.module_utils.render.commands import Command
@@ -102,16 +105,23 @@ class LdmsdClient:
         if self.comm is not None:
             return
         auth = None if self.auth in (None, "", "none") else self.auth
+        # The communicator prints connection errors; a module's stdout must stay
+        # JSON. sys.stdout is process-wide, so threads leave it to their caller.
+        printed = io.StringIO()
+        main = threading.current_thread() is threading.main_thread()
         try:
-            comm = self.module.Communicator(self.xprt, self.host, self.port, auth=auth, auth_opt=self.auth_opts,
-                                            recv_timeout=self.timeout)
-            rc = comm.connect(timeout=self.timeout)
+            with contextlib.redirect_stdout(printed) if main else contextlib.nullcontext():
+                comm = self.module.Communicator(self.xprt, self.host, self.port, auth=auth,
+                                                auth_opt=self.auth_opts, recv_timeout=self.timeout)
+                rc = comm.connect(timeout=self.timeout)
         except Exception as exc:  # the transport raises plain exceptions
             raise LdmsdError("cannot reach ldmsd at %s: %s. Is ldmsd running and listening there?" % (self.where(), exc))
         if rc != 0:
             hint = ("Is ldmsd running and listening there?" if auth is None else
                     "Is ldmsd running and listening there, and does it accept auth %s with these options?" % self.auth)
-            raise LdmsdError("cannot reach ldmsd at %s (error %s). %s" % (self.where(), rc, hint))
+            detail = printed.getvalue().strip()
+            raise LdmsdError("cannot reach ldmsd at %s (error %s%s). %s"
+                             % (self.where(), rc, ": " + detail if detail else "", hint))
         self.comm = comm
 
     def close(self):

@@ -1,0 +1,367 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.ldms contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One reconcile pass: probe, assign, apply, report.
+
+1. Probe every aggregator in parallel. One is dead after ``dead_after``
+   consecutive failed probes, alive again after one good probe.
+2. Balance each aggregator group with the sticky balancer, starting from the
+   previous assignment: only the producers of dead aggregators move, and a
+   returning aggregator gets back only what evens the loads.
+3. Apply with the resource-module engine, in an order that opens no gap:
+   samplers; then on every aggregator the assigned producers (added or
+   started), updaters, listeners, subscriptions and storage policies; only
+   then are the producers an aggregator no longer holds stopped. Objects
+   that already match get no command; a daemon that lost its config (a
+   restart) is configured from scratch.
+4. Report what is alive, what moved, what was reconfigured and which sampler
+   sets do not reach the top level, with a reason for each.
+
+ldmsd 4.5.3 cannot delete a producer that was ever started, so a producer
+leaving an aggregator is stopped, and started again if it comes back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional
+
+from ansible_collections.hpc.ldms.plugins.module_utils.apply.client import LdmsdClient, LdmsdError
+from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import (
+    GATHER,
+    apply_commands,
+    change_commands,
+    normalize_config,
+    plan_changes,
+    plan_for,
+)
+from ansible_collections.hpc.ldms.plugins.module_utils.balance.sticky import balance
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import Cluster
+from ansible_collections.hpc.ldms.plugins.module_utils.render import objects
+from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import DaemonPlan, plan_cluster
+
+SAMPLER_KINDS = ("samplers", "advertisers")
+AGGREGATOR_KINDS = ("producers", "updaters", "prdcr_listeners", "advertisers", "subscriptions", "storage_policies")
+
+
+@dataclass
+class Options:
+    dead_after: int = 2
+    timeout: float = 5.0
+    workers: int = 64
+    settle: float = 15.0  # seconds to wait for every sampler set to reach the top level
+    ldms_prefix: Optional[str] = None
+    check: bool = False
+
+
+@dataclass
+class DaemonOutcome:
+    name: str
+    commands: List[str] = field(default_factory=list)
+    reconfigured: bool = False
+    error: Optional[str] = None
+    applied: List[str] = field(default_factory=list)
+
+
+def client_for(plan: DaemonPlan, options: Options) -> LdmsdClient:
+    control = plan.control
+    return LdmsdClient(port=control["port"], host=control["host"], xprt=control["xprt"], auth=control["auth"],
+                       auth_opts=control.get("auth_opts"), timeout=options.timeout, ldms_prefix=options.ldms_prefix)
+
+
+def probe(plan: DaemonPlan, options: Options) -> Optional[str]:
+    """None when the daemon answers daemon_status, else why not."""
+    client = client_for(plan, options)
+    try:
+        client.status("daemon_status")
+        return None
+    except LdmsdError as exc:
+        return str(exc)
+    finally:
+        client.close()
+
+
+def config_digest(item: dict) -> str:
+    return hashlib.sha256(json.dumps(item.get("config", []), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def parallel(function: Callable, names: List[str], workers: int) -> Dict[str, object]:
+    """Run ``function(name)`` for every name on a thread pool; the transport's prints are swallowed."""
+    if not names:
+        return {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(names)))) as pool:
+            return dict(zip(names, pool.map(function, names)))
+
+
+class Reconciler:
+    def __init__(self, cluster: Cluster, state: dict, options: Options):
+        self.cluster = cluster
+        self.state = state
+        self.options = options
+        self.levels = cluster.levels()
+        self.aggregators = list(dict.fromkeys(name for group in cluster.aggregators for name in group.daemons))
+        self.samplers = [name for name, level in self.levels.items() if level == 0]
+        self.plans: Dict[str, DaemonPlan] = {}
+        self.sampler_configs: Dict[str, Dict[str, str]] = {}
+
+    # 1. probe -------------------------------------------------------------
+    def probe_aggregators(self, default_plans: Dict[str, DaemonPlan]) -> Dict[str, bool]:
+        errors = parallel(lambda name: probe(default_plans[name], self.options), self.aggregators,
+                          self.options.workers)
+        failures = dict(self.state.get("failures", {}))
+        alive = {}
+        for name in self.aggregators:
+            failures[name] = 0 if errors[name] is None else failures.get(name, 0) + 1
+            alive[name] = failures[name] < self.options.dead_after
+        self.state["failures"] = failures
+        self.probe_errors = {name: error for name, error in errors.items() if error}
+        return alive
+
+    # 2. assign ------------------------------------------------------------
+    def assign(self, alive: Dict[str, bool]):
+        previous = self.state.get("assignments", {})
+        results, moved, failed = {}, [], []
+        for group in self.cluster.aggregators:
+            before = previous.get(group.key) or {}
+            result = balance([p.name for p in group.producers], {n: alive[n] for n in group.daemons},
+                             previous=before)
+            if result.failsafe:
+                failed.append({"group": group.key, "reason": result.reason})
+                if not before:  # nothing to keep: the initial cut, applied nowhere
+                    result = balance([p.name for p in group.producers], group.daemons)
+            results[group.key] = result
+            for producer in group.producers:
+                old, new = before.get(producer.name), result.assignment.get(producer.name)
+                if old is not None and new is not None and old != new:
+                    moved.append({"producer": producer.name, "from": old, "to": new, "group": group.key})
+        return results, moved, failed
+
+    # 3. apply -------------------------------------------------------------
+    def apply_sampler(self, name: str) -> DaemonOutcome:
+        plan = self.plans[name]
+        outcome = DaemonOutcome(name)
+        applied_configs = self.state.get("sampler_configs", {}).get(name, {})
+        client = client_for(plan, self.options)
+        try:
+            empty = True
+            for kind in SAMPLER_KINDS:
+                wanted = normalize_config(kind, getattr(plan, kind))
+                if not wanted:
+                    continue
+                facts = GATHER[kind](client)
+                empty = empty and not facts
+                result = plan_changes(kind, "merged", wanted, facts)
+                commands = list(result.commands)
+                if kind == "samplers":
+                    touched = {c.attrs[0][1] for c in commands}
+                    for item in wanted:
+                        # ldmsd does not report a config: a changed one (as recorded) re-creates the instance.
+                        name_ = item["name"]
+                        if name_ in facts and name_ not in touched and name_ in applied_configs \
+                                and applied_configs[name_] != config_digest(item):
+                            commands += change_commands(kind, item, facts[name_], ["config"], [])
+                self.send(client, commands, outcome)
+            self.sampler_configs[name] = {item["name"]: config_digest(item) for item in plan.samplers}
+            outcome.reconfigured = empty and bool(outcome.commands)
+        except LdmsdError as exc:
+            outcome.error = str(exc)
+            outcome.applied += getattr(exc, "applied", [])
+        finally:
+            client.close()
+        return outcome
+
+    def apply_aggregator(self, name: str) -> DaemonOutcome:
+        plan = self.plans[name]
+        outcome = DaemonOutcome(name)
+        client = client_for(plan, self.options)
+        try:
+            empty = True
+            for kind in AGGREGATOR_KINDS:
+                wanted = normalize_config(kind, getattr(plan, kind))
+                if not wanted:
+                    continue
+                result = plan_for(client, kind, "merged", wanted)
+                empty = empty and not result.before
+                self.send(client, result.commands, outcome)
+            outcome.reconfigured = empty and bool(outcome.commands)
+        except LdmsdError as exc:
+            outcome.error = str(exc)
+            outcome.applied += getattr(exc, "applied", [])
+        finally:
+            client.close()
+        return outcome
+
+    def release_producers(self, name: str) -> DaemonOutcome:
+        """Stop the cluster's producers this aggregator no longer holds (4.5.3 cannot delete them)."""
+        plan = self.plans[name]
+        outcome = DaemonOutcome(name)
+        mine = {item["name"] for item in plan.producers}
+        ours = {p.name for group in self.cluster.aggregators if name in group.daemons for p in group.producers}
+        client = client_for(plan, self.options)
+        try:
+            facts = GATHER["producers"](client)
+            commands = [command for producer, fact in sorted(facts.items())
+                        if producer in ours and producer not in mine and fact["running"]
+                        for command in objects.stop_command("producers", fact["item"])]
+            self.send(client, commands, outcome)
+        except LdmsdError as exc:
+            outcome.error = str(exc)
+            outcome.applied += getattr(exc, "applied", [])
+        finally:
+            client.close()
+        return outcome
+
+    def send(self, client, commands, outcome: DaemonOutcome):
+        outcome.commands += [command.text() for command in commands]
+        if commands and not self.options.check:
+            outcome.applied += apply_commands(client, commands)
+
+    # 4. report ------------------------------------------------------------
+    def expected_sets(self) -> Dict[str, str]:
+        """Sampler set instance -> sampler daemon."""
+        expected = {}
+        for name in self.samplers:
+            for item in self.plans[name].samplers:
+                for config in item.get("config", []):
+                    if isinstance(config, dict) and config.get("instance"):
+                        expected[str(config["instance"])] = name
+        return expected
+
+    def visible_at_top(self, alive: Dict[str, bool]) -> set:
+        top_level = max((self.levels[name] for name in self.aggregators), default=0)
+        tops = [name for name in self.aggregators if self.levels[name] == top_level and alive.get(name)]
+
+        def sets_of(name):
+            client = client_for(self.plans[name], self.options)
+            try:
+                return {s["inst_name"] for s in client.status("prdcr_set_status") if s.get("state") == "READY"}
+            except LdmsdError:
+                return set()
+            finally:
+                client.close()
+
+        visible = set()
+        for sets in parallel(sets_of, tops, self.options.workers).values():
+            visible |= sets
+        return visible
+
+    def missing_sets(self, alive, sampler_outcomes, assignments) -> List[dict]:
+        expected = self.expected_sets()
+        down = {name for name, outcome in sampler_outcomes.items() if outcome.error and "cannot reach" in outcome.error}
+        # A dead sampler's sets may linger upstream, stale: they count as missing.
+        reachable = {set_name for set_name, daemon in expected.items() if daemon not in down}
+        deadline = time.monotonic() + (0 if self.options.check else self.options.settle)
+        visible = self.visible_at_top(alive)
+        while not reachable <= visible and time.monotonic() < deadline:
+            time.sleep(1.0)
+            visible = self.visible_at_top(alive)
+        missing = sorted((reachable - visible) | (set(expected) - reachable))
+        if not missing:
+            return []
+        producer_states = self.producer_states(alive)
+        endpoint_of = {}
+        for group in self.cluster.aggregators:
+            for producer in group.producers:
+                if producer.daemon in self.samplers:
+                    holder = assignments[group.key].assignment.get(producer.name)
+                    endpoint_of.setdefault(producer.daemon, []).append((producer.name, holder))
+        report = []
+        for set_name in missing:
+            daemon = expected[set_name]
+            holders = [(p, h) for p, h in endpoint_of.get(daemon, []) if h and alive.get(h)]
+            if daemon in down:
+                reason = "sampler down"
+            elif not holders:
+                reason = "not assigned"
+            elif not any(producer_states.get(h, {}).get(p) == "CONNECTED" for p, h in holders):
+                reason = "producer disconnected"
+            else:
+                reason = "no updater matches"
+            report.append({"set": set_name, "sampler": daemon, "reason": reason})
+        return report
+
+    def producer_states(self, alive) -> Dict[str, Dict[str, str]]:
+        def states(name):
+            client = client_for(self.plans[name], self.options)
+            try:
+                return {reply["name"]: reply.get("state") for reply in client.status("prdcr_status")}
+            except LdmsdError:
+                return {}
+            finally:
+                client.close()
+
+        level_one = [name for name in self.aggregators if self.levels[name] == 1 and alive.get(name)]
+        return parallel(states, level_one, self.options.workers)
+
+    # the pass ---------------------------------------------------------------
+    def run(self) -> dict:
+        started = time.monotonic()
+        default_plans = plan_cluster(self.cluster)
+        alive = self.probe_aggregators(default_plans)
+        assignments, moved, failed = self.assign(alive)
+        self.plans = plan_cluster(self.cluster, assignments)
+        live_aggregators = [name for name in self.aggregators if alive[name]]
+        sampler_outcomes = parallel(self.apply_sampler, self.samplers, self.options.workers)
+        # Every level, lowest first, so an aggregator's sources are configured before it.
+        aggregator_outcomes = {}
+        for level in sorted({self.levels[name] for name in live_aggregators}):
+            names = [name for name in live_aggregators if self.levels[name] == level]
+            aggregator_outcomes.update(parallel(self.apply_aggregator, names, self.options.workers))
+        released = parallel(self.release_producers,
+                            [name for name in live_aggregators if not aggregator_outcomes[name].error],
+                            self.options.workers)
+        outcomes = list(sampler_outcomes.values()) + list(aggregator_outcomes.values()) + list(released.values())
+        errors = [{"daemon": o.name, "error": o.error, "applied": o.applied} for o in outcomes
+                  if o.error and not (o.name in self.samplers and "cannot reach" in o.error)]
+        commands = {}
+        for outcome in outcomes:
+            if outcome.commands:
+                commands.setdefault(outcome.name, []).extend(outcome.commands)
+        report = {
+            "alive": [name for name in self.aggregators if alive[name]],
+            "dead": [name for name in self.aggregators if not alive[name]],
+            "unresponsive": sorted(self.probe_errors),  # "unreachable" would mark the Ansible task unreachable
+            "samplers_down": sorted(o.name for o in sampler_outcomes.values()
+                                    if o.error and "cannot reach" in o.error),
+            "moved": moved,
+            "reconfigured": sorted(o.name for o in outcomes if o.reconfigured),
+            "failed_groups": failed,
+            "errors": errors,
+            "commands": commands,
+            "changed": bool(commands),
+            "check_mode": self.options.check,
+        }
+        report["missing_sets"] = self.missing_sets(alive, sampler_outcomes, assignments)
+        report["converged"] = not failed and not errors and not report["missing_sets"]
+        report["duration_s"] = round(time.monotonic() - started, 3)
+        if not self.options.check:
+            kept = dict(self.state.get("assignments", {}))
+            for group_key, result in assignments.items():
+                if not any(f["group"] == group_key for f in failed) or group_key not in kept:
+                    kept[group_key] = result.assignment
+            self.state["assignments"] = kept
+            configs = dict(self.state.get("sampler_configs", {}))
+            configs.update(self.sampler_configs)
+            self.state["sampler_configs"] = configs
+        return report
+
+
+def summary(report: dict) -> str:
+    lines = ["reconcile: %d alive, %d dead aggregators; %d producers moved; %d daemons reconfigured; "
+             "%d sets missing at the top; changed=%s; %.1f s"
+             % (len(report["alive"]), len(report["dead"]), len(report["moved"]), len(report["reconfigured"]),
+                len(report["missing_sets"]), str(report["changed"]).lower(), report["duration_s"])]
+    if report["dead"]:
+        lines.append("dead: " + ", ".join(report["dead"]))
+    for failed in report["failed_groups"]:
+        lines.append("group %s: %s" % (failed["group"], failed["reason"]))
+    for error in report["errors"]:
+        lines.append("%s: %s" % (error["daemon"], error["error"]))
+    return "\n".join(lines)

@@ -1,0 +1,183 @@
+# -*- coding: utf-8 -*-
+# Copyright: hpc.ldms contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ldms_reconcile
+short_description: Make a running LDMS cluster match its cluster file, and heal it after failures
+version_added: 0.1.0
+description:
+  - Probes every aggregator in parallel over the LDMS transport; one is dead after O(dead_after) consecutive
+    failed probes and alive again after one good probe.
+  - Balances each aggregator group with the sticky balancer from the previous assignment, so only the producers
+    of dead aggregators move, and a returning aggregator gets back only what evens the loads.
+  - Applies with the resource-module engine, starting a moved producer on its new aggregator before stopping it
+    on the old one; objects that already match get no command, and a restarted (bare) daemon is configured
+    from scratch. A changed sampler interval or offset restarts only that plugin instance; a changed sampler
+    config re-creates only that instance.
+  - Writes C(reconcile-report.json) and the state (failure counts, assignment, applied sampler configs) into
+    O(state_dir), atomically, under a lock.
+  - Runs where it can reach every daemon's control endpoint; no SSH to daemon hosts is needed.
+options:
+  cluster_file:
+    description: The cluster file (or an inventory file that names one with C(ldms_config)).
+    type: path
+    required: true
+  state_dir:
+    description: Where the state, the lock and the report are kept.
+    type: path
+    required: true
+  dead_after:
+    description: Consecutive failed probes after which an aggregator is dead.
+    type: int
+    default: 2
+  timeout:
+    description: Seconds to wait for each daemon to connect and reply.
+    type: float
+    default: 5.0
+  workers:
+    description: Daemons probed and configured at the same time.
+    type: int
+    default: 64
+  settle:
+    description: Seconds to wait, after applying, for every sampler set to reach the top level.
+    type: float
+    default: 15.0
+  lock_wait:
+    description: Seconds to wait for another run's lock; after that this run exits without changing anything.
+    type: float
+    default: 0.0
+  ldms_prefix:
+    description: Where LDMS is installed; defaults to C(LDMS_PREFIX), then C(/opt/ovis).
+    type: path
+attributes:
+  check_mode:
+    description: Probes and plans; sends no command and writes no state or report.
+    support: full
+  diff_mode:
+    description: Not applicable; the report lists the commands per daemon.
+    support: none
+  platform:
+    description: Runs on the management host.
+    support: full
+    platforms: posix
+notes:
+  - ldmsd 4.5.3 cannot delete a producer that was ever started, so a producer leaving an aggregator is stopped,
+    and started again if it comes back.
+  - Recovery time after an aggregator dies is the run period times O(dead_after), plus one run.
+author:
+  - hpc.ldms contributors (@hpc-ldms)
+"""
+
+EXAMPLES = r"""
+- name: Reconcile the cluster
+  hpc.ldms.ldms_reconcile:
+    cluster_file: /etc/ldms/cluster.yaml
+    state_dir: /var/lib/hpc-ldms
+    dead_after: 2
+"""
+
+RETURN = r"""
+alive:
+  description: Aggregators alive after this probe.
+  returned: success
+  type: list
+  elements: str
+dead:
+  description: Aggregators counted dead.
+  returned: success
+  type: list
+  elements: str
+moved:
+  description: Producers whose aggregator changed, as C({producer, from, to, group}).
+  returned: success
+  type: list
+  elements: dict
+reconfigured:
+  description: Daemons that had none of their objects and were configured from scratch.
+  returned: success
+  type: list
+  elements: str
+missing_sets:
+  description:
+    - Sampler sets not visible at the top level, as C({set, sampler, reason}); reason is one of sampler down,
+      not assigned, producer disconnected, no updater matches.
+  returned: success
+  type: list
+  elements: dict
+commands:
+  description: Daemon name to the commands sent to it (or that would be sent in check mode).
+  returned: success
+  type: dict
+summary:
+  description: A short human summary.
+  returned: always
+  type: str
+skipped:
+  description: True when another run held the lock.
+  returned: always
+  type: bool
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hpc.ldms.plugins.module_utils.apply.client import LdmsdError
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.source import load_cluster
+from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.engine import Options, Reconciler, summary
+from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.state import (
+    FileState,
+    StateBusy,
+    StateError,
+    write_json_atomically,
+)
+
+REPORT_FILE = "reconcile-report.json"
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "cluster_file": {"type": "path", "required": True},
+            "state_dir": {"type": "path", "required": True},
+            "dead_after": {"type": "int", "default": 2},
+            "timeout": {"type": "float", "default": 5.0},
+            "workers": {"type": "int", "default": 64},
+            "settle": {"type": "float", "default": 15.0},
+            "lock_wait": {"type": "float", "default": 0.0},
+            "ldms_prefix": {"type": "path"},
+        },
+        supports_check_mode=True)
+    params = module.params
+    if params["dead_after"] < 1:
+        module.fail_json(msg="dead_after must be at least 1")
+    try:
+        _source, cluster = load_cluster(params["cluster_file"])
+    except ClusterError as exc:
+        module.fail_json(msg="%s: %s" % (params["cluster_file"], exc))
+    options = Options(dead_after=params["dead_after"], timeout=params["timeout"], workers=params["workers"],
+                      settle=params["settle"], ldms_prefix=params["ldms_prefix"], check=module.check_mode)
+    store = FileState(params["state_dir"], lock_wait=params["lock_wait"])
+    try:
+        with store.locked():
+            state = store.load()
+            report = Reconciler(cluster, state, options).run()
+            if not module.check_mode:
+                store.save(state)
+                write_json_atomically(os.path.join(params["state_dir"], REPORT_FILE), report)
+    except StateBusy as exc:
+        module.exit_json(changed=False, skipped=True, summary="reconcile skipped: %s" % exc)
+    except (StateError, LdmsdError, OSError) as exc:
+        module.fail_json(msg="reconcile failed: %s" % exc, skipped=False)
+    text = summary(report)
+    if report["failed_groups"] or report["errors"]:
+        module.fail_json(msg=text, skipped=False, **report)
+    module.exit_json(skipped=False, summary=text, **report)
+
+
+if __name__ == "__main__":
+    main()
