@@ -1,0 +1,57 @@
+"""The reconcile_schedule role writes one cron entry, idempotently."""
+
+import os
+import subprocess
+import sys
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.path.dirname(sys.executable)
+
+PLAY = """
+- hosts: localhost
+  gather_facts: false
+  roles:
+    - role: hpc.ldms.reconcile_schedule
+      vars:
+        ldms_reconcile_cluster_file: /etc/ldms/cluster.yaml
+        ldms_state_dir: {tmp}/state
+        ldms_reconcile_log: {tmp}/log/reconcile.log
+        ldms_reconcile_period_minutes: 2
+        ldms_reconcile_cron_file: {tmp}/cron.d/hpc-ldms-reconcile
+        ldms_reconcile_ldms_prefix: /opt/ovis
+        ldms_reconcile_ansible_playbook: /opt/hpc-ldms/bin/ansible-playbook
+"""
+
+
+def run_play(tmp_path, text):
+    collections = tmp_path / "collections" / "ansible_collections" / "hpc"
+    collections.mkdir(parents=True, exist_ok=True)
+    if not (collections / "ldms").exists():
+        os.symlink(REPO, collections / "ldms")
+    play = tmp_path / "play.yml"
+    play.write_text(text)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(tmp_path / "collections"), ANSIBLE_NOCOLOR="1")
+    return subprocess.run([os.path.join(BIN, "ansible-playbook"), str(play)], env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def test_cron_entry_and_second_run_changes_nothing(tmp_path):
+    (tmp_path / "cron.d").mkdir()
+    first = run_play(tmp_path, PLAY.format(tmp=tmp_path))
+    assert first.returncode == 0, first.stdout + first.stderr
+    entry = (tmp_path / "cron.d" / "hpc-ldms-reconcile").read_text()
+    assert "#Ansible: hpc.ldms reconcile" in entry
+    assert ("*/2 * * * * root LDMS_PREFIX=/opt/ovis /opt/hpc-ldms/bin/ansible-playbook hpc.ldms.reconcile "
+            "-i /etc/ldms/cluster.yaml -e ldms_state_dir=%s/state -e ldms_dead_after=2 >> %s/log/reconcile.log 2>&1"
+            % (tmp_path, tmp_path)) in entry
+    assert (tmp_path / "state").is_dir() and (tmp_path / "log").is_dir()
+    second = run_play(tmp_path, PLAY.format(tmp=tmp_path))
+    assert second.returncode == 0 and "changed=0" in second.stdout, second.stdout
+
+
+def test_bad_period_is_refused(tmp_path):
+    text = PLAY.format(tmp=tmp_path).replace("ldms_reconcile_period_minutes: 2", "ldms_reconcile_period_minutes: 90")
+    result = run_play(tmp_path, text)
+    assert result.returncode != 0
+    assert "ldms_reconcile_period_minutes must be 1 to 59, got 90" in result.stdout
+    assert not (tmp_path / "cron.d" / "hpc-ldms-reconcile").exists()
