@@ -144,32 +144,12 @@ class Reconciler:
         return results, moved, failed
 
     # 3. apply -------------------------------------------------------------
-    def apply_sampler(self, name: str) -> DaemonOutcome:
-        plan = self.plans[name]
+    def on_daemon(self, name: str, work: Callable) -> DaemonOutcome:
+        """Run ``work(client, outcome)`` on one daemon; a failure is kept in the outcome."""
         outcome = DaemonOutcome(name)
-        applied_configs = self.state.get("sampler_configs", {}).get(name, {})
-        client = client_for(plan, self.options)
+        client = client_for(self.plans[name], self.options)
         try:
-            empty = True
-            for kind in SAMPLER_KINDS:
-                wanted = normalize_config(kind, getattr(plan, kind))
-                if not wanted:
-                    continue
-                facts = GATHER[kind](client)
-                empty = empty and not facts
-                result = plan_changes(kind, "merged", wanted, facts)
-                commands = list(result.commands)
-                if kind == "samplers":
-                    touched = {c.attrs[0][1] for c in commands}
-                    for item in wanted:
-                        # ldmsd does not report a config: a changed one (as recorded) re-creates the instance.
-                        name_ = item["name"]
-                        if name_ in facts and name_ not in touched and name_ in applied_configs \
-                                and applied_configs[name_] != config_digest(item):
-                            commands += change_commands(kind, item, facts[name_], ["config"], [])
-                self.send(client, commands, outcome)
-            self.sampler_configs[name] = {item["name"]: config_digest(item) for item in plan.samplers}
-            outcome.reconfigured = empty and bool(outcome.commands)
+            work(client, outcome)
         except LdmsdError as exc:
             outcome.error = str(exc)
             outcome.applied += getattr(exc, "applied", [])
@@ -177,11 +157,37 @@ class Reconciler:
             client.close()
         return outcome
 
+    def apply_sampler(self, name: str) -> DaemonOutcome:
+        plan = self.plans[name]
+        applied_configs = self.state.get("sampler_configs", {}).get(name, {})
+
+        def work(client, outcome):
+            empty = True
+            for kind in SAMPLER_KINDS:
+                wanted = normalize_config(kind, getattr(plan, kind))
+                if not wanted:
+                    continue
+                facts = GATHER[kind](client)
+                empty = empty and not facts
+                commands = list(plan_changes(kind, "merged", wanted, facts).commands)
+                if kind == "samplers":
+                    touched = {command.attrs[0][1] for command in commands}
+                    for item in wanted:
+                        # ldmsd does not report a config: a changed one (as recorded) re-creates the instance.
+                        instance = item["name"]
+                        if instance in facts and instance not in touched and instance in applied_configs \
+                                and applied_configs[instance] != config_digest(item):
+                            commands += change_commands(kind, item, facts[instance], ["config"], [])
+                self.send(client, commands, outcome)
+            self.sampler_configs[name] = {item["name"]: config_digest(item) for item in plan.samplers}
+            outcome.reconfigured = empty and bool(outcome.commands)
+
+        return self.on_daemon(name, work)
+
     def apply_aggregator(self, name: str) -> DaemonOutcome:
         plan = self.plans[name]
-        outcome = DaemonOutcome(name)
-        client = client_for(plan, self.options)
-        try:
+
+        def work(client, outcome):
             empty = True
             for kind in AGGREGATOR_KINDS:
                 wanted = normalize_config(kind, getattr(plan, kind))
@@ -191,32 +197,34 @@ class Reconciler:
                 empty = empty and not result.before
                 self.send(client, result.commands, outcome)
             outcome.reconfigured = empty and bool(outcome.commands)
-        except LdmsdError as exc:
-            outcome.error = str(exc)
-            outcome.applied += getattr(exc, "applied", [])
-        finally:
-            client.close()
-        return outcome
+
+        return self.on_daemon(name, work)
 
     def release_producers(self, name: str) -> DaemonOutcome:
         """Stop the cluster's producers this aggregator no longer holds (4.5.3 cannot delete them)."""
-        plan = self.plans[name]
-        outcome = DaemonOutcome(name)
-        mine = {item["name"] for item in plan.producers}
+        mine = {item["name"] for item in self.plans[name].producers}
         ours = {p.name for group in self.cluster.aggregators if name in group.daemons for p in group.producers}
-        client = client_for(plan, self.options)
-        try:
+
+        def work(client, outcome):
             facts = GATHER["producers"](client)
-            commands = [command for producer, fact in sorted(facts.items())
-                        if producer in ours and producer not in mine and fact["running"]
-                        for command in objects.stop_command("producers", fact["item"])]
-            self.send(client, commands, outcome)
-        except LdmsdError as exc:
-            outcome.error = str(exc)
-            outcome.applied += getattr(exc, "applied", [])
-        finally:
-            client.close()
-        return outcome
+            self.send(client, [command for producer, fact in sorted(facts.items())
+                               if producer in ours and producer not in mine and fact["running"]
+                               for command in objects.stop_command("producers", fact["item"])], outcome)
+
+        return self.on_daemon(name, work)
+
+    def read_status(self, names: List[str], verb: str) -> Dict[str, list]:
+        """One status request to each daemon, in parallel; an unreachable one answers []."""
+        def status(name):
+            client = client_for(self.plans[name], self.options)
+            try:
+                return client.status(verb)
+            except LdmsdError:
+                return []
+            finally:
+                client.close()
+
+        return parallel(status, names, self.options.workers)
 
     def send(self, client, commands, outcome: DaemonOutcome):
         outcome.commands += [command.text() for command in commands]
@@ -237,20 +245,8 @@ class Reconciler:
     def visible_at_top(self, alive: Dict[str, bool]) -> set:
         top_level = max((self.levels[name] for name in self.aggregators), default=0)
         tops = [name for name in self.aggregators if self.levels[name] == top_level and alive.get(name)]
-
-        def sets_of(name):
-            client = client_for(self.plans[name], self.options)
-            try:
-                return {s["inst_name"] for s in client.status("prdcr_set_status") if s.get("state") == "READY"}
-            except LdmsdError:
-                return set()
-            finally:
-                client.close()
-
-        visible = set()
-        for sets in parallel(sets_of, tops, self.options.workers).values():
-            visible |= sets
-        return visible
+        return {reply["inst_name"] for replies in self.read_status(tops, "prdcr_set_status").values()
+                for reply in replies if reply.get("state") == "READY"}
 
     def missing_sets(self, alive, sampler_outcomes, assignments) -> List[dict]:
         expected = self.expected_sets()
@@ -288,17 +284,9 @@ class Reconciler:
         return report
 
     def producer_states(self, alive) -> Dict[str, Dict[str, str]]:
-        def states(name):
-            client = client_for(self.plans[name], self.options)
-            try:
-                return {reply["name"]: reply.get("state") for reply in client.status("prdcr_status")}
-            except LdmsdError:
-                return {}
-            finally:
-                client.close()
-
         level_one = [name for name in self.aggregators if self.levels[name] == 1 and alive.get(name)]
-        return parallel(states, level_one, self.options.workers)
+        return {name: {reply["name"]: reply.get("state") for reply in replies}
+                for name, replies in self.read_status(level_one, "prdcr_status").items()}
 
     # the pass ---------------------------------------------------------------
     def run(self) -> dict:
