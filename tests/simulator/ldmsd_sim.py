@@ -23,6 +23,10 @@ SAMPLERS = {"meminfo", "vmstat", "procstat", "loadavg", "jobid", "dstat", "procn
 STORES = {"store_csv", "store_sos", "store_none"}
 UNIT_US = {"us": 1, "ms": 1000, "s": 1000000, "m": 60000000, "h": 3600000000, "d": 86400000000}
 LOCK = threading.RLock()
+# Seconds between a connected producer's polls of its peer's sets.
+POLL_S = float(os.environ.get("LDMS_SIMULATOR_POLL", "0.5"))
+# --many mode: daemons of this process by port, reached without a socket.
+LOCAL_DAEMONS = {}
 
 
 def time_us(text):
@@ -294,7 +298,7 @@ class Daemon:
                 producer["remote_sets"] = sets or {}
                 if sets is None:
                     self.visible.pop(name, None)  # ldmsd drops the sets of a lost producer
-                wait = min(producer["reconnect"] / 1e6, 1.0) if sets is None else 0.5
+                wait = min(producer["reconnect"] / 1e6, 1.0) if sets is None else POLL_S
             time.sleep(wait)
 
     def do_prdcr_status(self, attrs):
@@ -566,6 +570,10 @@ class Daemon:
 
 def fetch_sets(host, port):
     """The sets a peer daemon offers, or None when it cannot be reached."""
+    local = LOCAL_DAEMONS.get(int(port))
+    if local is not None and host in ("127.0.0.1", "localhost"):
+        with LOCK:
+            return None if local.exit_code is not None else local.all_sets()
     try:
         with socket.create_connection((host, port), timeout=1) as sock:
             reader = sock.makefile("rb")
@@ -590,26 +598,33 @@ def parse_line(line):
     return tokens[0], attrs
 
 
+def answer(daemon, rfile, wfile):
+    """One control connection: a greeting, then a JSON reply per JSON request line."""
+    wfile.write(json.dumps({"auth": daemon.auth}).encode() + b"\n")
+    wfile.flush()
+    for line in rfile:
+        request = json.loads(line)
+        if request["verb"] == "__sets":
+            with LOCK:
+                reply = {"sets": daemon.all_sets()}
+        elif request["verb"] == "__dir":
+            with LOCK:
+                reply = {"sets": daemon.directory()}
+        else:
+            attrs = dict(request.get("attrs") or [])
+            if request.get("string"):
+                attrs["__string__"] = request["string"]
+            daemon.from_api = True
+            errcode, message = daemon.handle(request["verb"], attrs)
+            reply = {"errcode": errcode, "msg": message}
+        wfile.write(json.dumps(reply).encode() + b"\n")
+        wfile.flush()
+
+
 def serve(daemon, ports):
     class Handler(socketserver.StreamRequestHandler):
         def handle(self):
-            self.wfile.write(json.dumps({"auth": daemon.auth}).encode() + b"\n")
-            for line in self.rfile:
-                request = json.loads(line)
-                if request["verb"] == "__sets":
-                    with LOCK:
-                        reply = {"sets": daemon.all_sets()}
-                elif request["verb"] == "__dir":
-                    with LOCK:
-                        reply = {"sets": daemon.directory()}
-                else:
-                    attrs = dict(request.get("attrs") or [])
-                    if request.get("string"):
-                        attrs["__string__"] = request["string"]
-                    daemon.from_api = True
-                    errcode, message = daemon.handle(request["verb"], attrs)
-                    reply = {"errcode": errcode, "msg": message}
-                self.wfile.write(json.dumps(reply).encode() + b"\n")
+            answer(daemon, self.rfile, self.wfile)
 
     class Server(socketserver.ThreadingTCPServer):
         allow_reuse_address = True
@@ -623,7 +638,67 @@ def serve(daemon, ports):
     return servers
 
 
+def serve_many(spec_path):
+    """--many SPEC: every daemon of a JSON list of {name, port} in this one process.
+
+    For benchmarks at thousands of daemons, where a process each would not
+    fit: one thread accepts on every port, producers read local peers
+    directly, and daemon_exit closes just that daemon's port.
+    """
+    import selectors
+
+    with open(spec_path) as stream:
+        spec = json.load(stream)
+    selector = selectors.DefaultSelector()
+    listeners = {}
+    for entry in spec:
+        daemon = Daemon(entry["name"], "none", None)
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", int(entry["port"])))
+        listener.listen(128)
+        listener.setblocking(False)
+        selector.register(listener, selectors.EVENT_READ, daemon)
+        listeners[daemon] = listener
+        LOCAL_DAEMONS[int(entry["port"])] = daemon
+
+    def talk(daemon, connection):
+        with connection:
+            connection.setblocking(True)
+            try:
+                answer(daemon, connection.makefile("rb"), connection.makefile("wb"))
+            except (OSError, ValueError):
+                pass
+
+    def accept_forever():
+        while True:
+            for key, _events in selector.select(timeout=1.0):
+                daemon = key.data
+                try:
+                    connection, _address = key.fileobj.accept()
+                except OSError:
+                    continue
+                if daemon.exit_code is not None:
+                    connection.close()
+                    continue
+                threading.Thread(target=talk, args=(daemon, connection), daemon=True).start()
+
+    threading.Thread(target=accept_forever, daemon=True).start()
+    signal.signal(signal.SIGTERM, lambda *_args: sys.exit(0))
+    daemons = list(listeners)
+    while True:
+        time.sleep(0.25)
+        for daemon in daemons:
+            if daemon.exit_code is not None and daemon in listeners:
+                selector.unregister(listeners[daemon])
+                listeners.pop(daemon).close()
+            elif daemon.updaters or daemon.strgps:
+                daemon.update()
+
+
 def main(argv):
+    if argv[:1] == ["--many"]:
+        return serve_many(argv[1])
     ports, config, log, pidfile, foreground, auth, name = [], None, None, None, False, "none", None
     args = list(argv)
     while args:
