@@ -7,7 +7,7 @@ COLLECTIONS := $(VENV)/collections
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_NOCOLOR := 1
 
-.PHONY: venv install demo test unit integration sanity lint render-check clean
+.PHONY: venv install demo test unit integration sanity lint render-check system-tools clean
 
 venv: $(STAMP)
 
@@ -43,11 +43,23 @@ render-check: install
 unit: venv
 	$(BIN)/python -m pytest tests/unit -q
 
-integration: venv
+integration: venv system-tools
 	$(BIN)/python -m pytest tests/integration tests/simulator -q
 
+# Debian tools the integration tests drive: crontab (the schedule role) and
+# etcd (the HA state backend). Installed when missing (needs root).
+SYSTEM_TOOLS := crontab:cron etcd:etcd-server
+system-tools:
+	@missing=""; for pair in $(SYSTEM_TOOLS); do \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null \
+	    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; }; \
+	fi
+
 # Pytest runs last so that its summary is the closing line.
-test: sanity lint render-check
+test: system-tools sanity lint render-check
 	$(BIN)/python -m pytest -q
 
 clean:

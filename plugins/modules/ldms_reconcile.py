@@ -52,6 +52,27 @@ options:
   ldms_prefix:
     description: Where LDMS is installed; defaults to C(LDMS_PREFIX), then C(/opt/ovis).
     type: path
+  state_backend:
+    description:
+      - C(file) keeps the state in O(state_dir), guarded by a file lock (one management host).
+      - C(etcd) keeps it in etcd under O(etcd_prefix), guarded by an etcd lease lock, so several management hosts
+        can run the reconcile and exactly one acts per period. Without quorum nothing is changed and the run fails
+        saying why. The report is still written to O(state_dir).
+    type: str
+    choices: [file, etcd]
+    default: file
+  etcd_endpoints:
+    description: etcd client endpoints as C(host:port), tried in order.
+    type: list
+    elements: str
+    default: [localhost:2379]
+  etcd_prefix:
+    description: Key prefix of this cluster's state and lock; defaults to C(/hpc-ldms/<cluster file name>).
+    type: str
+  etcd_lock_ttl:
+    description: Seconds the etcd lock outlives a crashed holder; longer than a run.
+    type: int
+    default: 300
 attributes:
   check_mode:
     description: Probes and plans; sends no command and writes no state or report.
@@ -130,6 +151,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import Clu
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.source import load_cluster
 from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.engine import Options, Reconciler, summary
 from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.state import (
+    EtcdState,
     FileState,
     StateBusy,
     StateError,
@@ -150,6 +172,10 @@ def main():
             "settle": {"type": "float", "default": 15.0},
             "lock_wait": {"type": "float", "default": 0.0},
             "ldms_prefix": {"type": "path"},
+            "state_backend": {"type": "str", "choices": ["file", "etcd"], "default": "file"},
+            "etcd_endpoints": {"type": "list", "elements": "str", "default": ["localhost:2379"]},
+            "etcd_prefix": {"type": "str"},
+            "etcd_lock_ttl": {"type": "int", "default": 300},
         },
         supports_check_mode=True)
     params = module.params
@@ -161,13 +187,19 @@ def main():
         module.fail_json(msg="%s: %s" % (params["cluster_file"], exc))
     options = Options(dead_after=params["dead_after"], timeout=params["timeout"], workers=params["workers"],
                       settle=params["settle"], ldms_prefix=params["ldms_prefix"], check=module.check_mode)
-    store = FileState(params["state_dir"], lock_wait=params["lock_wait"])
     try:
+        if params["state_backend"] == "etcd":
+            prefix = params["etcd_prefix"] or "/hpc-ldms/" + os.path.splitext(os.path.basename(params["cluster_file"]))[0]
+            store = EtcdState(params["etcd_endpoints"], prefix, lock_wait=params["lock_wait"],
+                              lock_ttl=params["etcd_lock_ttl"], timeout=params["timeout"])
+        else:
+            store = FileState(params["state_dir"], lock_wait=params["lock_wait"])
         with store.locked():
             state = store.load()
             report = Reconciler(cluster, state, options).run()
             if not module.check_mode:
                 store.save(state)
+                os.makedirs(params["state_dir"], exist_ok=True)
                 write_json_atomically(os.path.join(params["state_dir"], REPORT_FILE), report)
     except StateBusy as exc:
         module.exit_json(changed=False, skipped=True, summary="reconcile skipped: %s" % exc)

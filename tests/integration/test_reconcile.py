@@ -14,6 +14,8 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "simulator"))
+sys.path.insert(0, os.path.dirname(__file__))
+from etcd_cluster import EtcdCluster, wait_for_quorum  # noqa: E402
 from harness import LDMSD, PREFIX, free_ports, ldms_env  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -232,3 +234,24 @@ def test_a_run_overlapping_another_skips_or_waits(cluster):
 def hold_lock_for(store, seconds):
     with store.locked():
         time.sleep(seconds)
+
+
+def test_etcd_backend_converges_and_refuses_without_quorum(cluster, tmp_path):
+    etcd = EtcdCluster(tmp_path / "etcd", size=1)
+    (tmp_path / "etcd").mkdir()
+    etcd.start("m1")
+    try:
+        wait_for_quorum(etcd)
+        backend = ("-e", "ldms_state_backend=etcd", "-e", json.dumps({"ldms_etcd_endpoints": etcd.endpoints()}))
+        first = cluster.reconcile(*backend)
+        assert first["changed"] and first["missing_sets"] == []
+        assert not (cluster.state / "reconcile-state.json").exists()  # the state is in etcd
+        second = cluster.reconcile(*backend)
+        assert second["changed"] is False
+        etcd.kill("m1")
+        cluster.kill("l1-1")  # a change is due, but without etcd nothing may act on it
+        refused = cluster.reconcile(*backend, "-e", "ldms_dead_after=1", expect_failure=True)
+        assert "reconcile failed: etcd has no quorum or cannot be reached, so nothing was changed" in refused.stdout
+        assert json.loads((cluster.state / "reconcile-report.json").read_text())["changed"] is False
+    finally:
+        etcd.stop()

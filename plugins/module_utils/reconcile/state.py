@@ -91,3 +91,102 @@ def write_json_atomically(path: str, data) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+class NoQuorum(StateError):
+    """etcd cannot serve linearizable requests: nothing may change."""
+
+
+class EtcdState:
+    """The same state in etcd, for several management hosts.
+
+    The run lock is an etcd lease lock under ``<prefix>/lock``, so exactly one
+    host acts at a time and a crashed holder's lock expires with its lease.
+    The state is written only while this run still holds the lock (one
+    transaction compares the lock's value). Without quorum every request
+    fails, and NoQuorum says so before anything is applied.
+    """
+
+    def __init__(self, endpoints, prefix: str, lock_wait: float = 0.0, lock_ttl: int = 300, timeout: float = 5.0):
+        try:
+            import etcd3gw  # noqa: F401 (a pinned requirement; optional for the file backend)
+        except ImportError as exc:
+            raise StateError("the etcd state backend needs the Python package etcd3gw (%s)" % exc)
+        self.endpoints = list(endpoints)
+        if not self.endpoints:
+            raise StateError("the etcd state backend needs at least one endpoint (host:port)")
+        self.prefix = prefix.rstrip("/")
+        self.lock_wait, self.lock_ttl, self.timeout = lock_wait, lock_ttl, timeout
+        self.key = self.prefix + "/state"
+        self.client = None
+        self.lock = None
+
+    def _connect(self):
+        """The first endpoint whose member answers a linearizable read (so its cluster has quorum)."""
+        import etcd3gw
+        from etcd3gw import exceptions
+
+        problems = []
+        for endpoint in self.endpoints:
+            host, _sep, port = endpoint.rpartition(":")
+            client = etcd3gw.client(host=host or "localhost", port=int(port), timeout=self.timeout, api_path="/v3/")
+            try:
+                client.get(self.key)  # linearizable: needs a quorum
+                return client
+            except (exceptions.Etcd3Exception, OSError, ValueError) as exc:
+                problems.append("%s: %s" % (endpoint, str(exc).strip()[:200] or type(exc).__name__))
+        raise NoQuorum("etcd has no quorum or cannot be reached, so nothing was changed (%s)" % "; ".join(problems))
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        from etcd3gw import exceptions
+
+        self.client = self._connect()
+        lock = self.client.lock(id=self.prefix.lstrip("/") + "/lock", ttl=self.lock_ttl)
+        deadline = time.monotonic() + self.lock_wait
+        try:
+            while not lock.acquire():
+                lock.lease.revoke()
+                if time.monotonic() >= deadline:
+                    raise StateBusy("another host or run holds the etcd lock %s" % lock.key)
+                time.sleep(0.5)
+        except exceptions.Etcd3Exception as exc:
+            raise NoQuorum("etcd lock %s: %s; nothing was changed" % (lock.key, exc))
+        self.lock = lock
+        try:
+            yield
+        finally:
+            self.lock = None
+            try:
+                lock.release()
+                lock.lease.revoke()
+            except exceptions.Etcd3Exception:
+                pass  # the lease expires on its own
+
+    def load(self) -> dict:
+        from etcd3gw import exceptions
+
+        try:
+            values = self.client.get(self.key)
+        except exceptions.Etcd3Exception as exc:
+            raise NoQuorum("reading %s from etcd: %s" % (self.key, exc))
+        data = json.loads(values[0]) if values else json.loads(json.dumps(EMPTY_STATE))
+        for key, value in EMPTY_STATE.items():
+            data.setdefault(key, json.loads(json.dumps(value)))
+        return data
+
+    def save(self, data: dict) -> None:
+        """Write only while still holding the lock."""
+        from etcd3gw import exceptions
+        from etcd3gw.utils import _encode
+
+        txn = {"compare": [{"key": _encode(self.lock.key), "result": "EQUAL", "target": "VALUE",
+                            "value": _encode(self.lock.uuid)}],
+               "success": [{"request_put": {"key": _encode(self.key),
+                                            "value": _encode(json.dumps(data, sort_keys=True))}}]}
+        try:
+            result = self.client.transaction(txn)
+        except exceptions.Etcd3Exception as exc:
+            raise NoQuorum("writing %s to etcd: %s" % (self.key, exc))
+        if not result.get("succeeded"):
+            raise StateError("the etcd lock %s was lost (lease expired?): the state was not written" % self.lock.key)
