@@ -118,7 +118,7 @@ def main():
     work = tempfile.mkdtemp(prefix="hpc-ldms-bench-")
     with open(os.path.join(work, "spec.json"), "w") as stream:
         json.dump(spec, stream)
-    env = dict(os.environ, LDMS_SIMULATOR_POLL="2")
+    env = dict(os.environ, LDMS_SIMULATOR_POLL="5")
     simulator = subprocess.Popen([sys.executable, os.path.join(harness.os.path.dirname(harness.__file__),
                                                                "ldmsd_sim.py"), "--many",
                                   os.path.join(work, "spec.json")], env=env, stdin=subprocess.DEVNULL)
