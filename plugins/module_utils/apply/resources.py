@@ -29,6 +29,7 @@ DAEMON_DEFAULTS = {
     "producers": {"xprt": "sock", "type": "active", "rail": 1, "quota": -1, "rx_rate": -1, "auth": None},
     "updaters": {"offset": None, "mode": "pull", "sets": []},
     "samplers": {"offset": None},
+    "aggregator_plugins": {"offset": None},
     "advertisers": {"xprt": "sock", "rail": 1, "quota": -1, "rx_rate": -1, "auth": None},
     "prdcr_listeners": {"regex": None, "ip": None, "quota": -1, "rx_rate": -1, "type": "passive"},
     "storage_policies": {"schema": None, "regex": None, "decomposition": None, "flush": None,
@@ -39,6 +40,7 @@ UNREPORTED = {
     "producers": ("perm", "cache_ip"),
     "updaters": ("perm",),
     "samplers": ("config",),
+    "aggregator_plugins": ("config",),
     "storage_policies": ("perm", "plugin_config"),
     "advertisers": ("perm",),
     "prdcr_listeners": ("disable_start", "advertiser_xprt", "advertiser_port", "advertiser_auth", "rail", "reconnect"),
@@ -194,6 +196,7 @@ def storage_policy_facts(client) -> Dict[str, dict]:
 
 GATHER = {"producers": producer_facts, "updaters": updater_facts, "storage_policies": storage_policy_facts,
           "advertisers": advertiser_facts, "prdcr_listeners": prdcr_listener_facts, "samplers": sampler_facts,
+          "aggregator_plugins": sampler_facts,
           "subscriptions": subscription_facts}
 
 
@@ -255,6 +258,7 @@ def differing_keys(kind: str, want: dict, have_fact: dict, replaced: bool, produ
 # these restarts the object instead of re-creating it.
 CHANGEABLE_IN_PLACE = {
     "samplers": {"interval", "offset"},
+    "aggregator_plugins": {"interval", "offset"},
     "updaters": {"producers", "sets"},
     "storage_policies": {"producers", "metrics"},
 }

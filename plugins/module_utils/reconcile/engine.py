@@ -47,7 +47,8 @@ from ansible_collections.hpc.ldms.plugins.module_utils.render import objects
 from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import DaemonPlan, plan_cluster
 
 SAMPLER_KINDS = ("samplers", "advertisers")
-AGGREGATOR_KINDS = ("producers", "updaters", "prdcr_listeners", "advertisers", "subscriptions", "storage_policies")
+AGGREGATOR_KINDS = ("samplers", "aggregator_plugins", "producers", "updaters", "prdcr_listeners", "advertisers",
+                    "subscriptions", "storage_policies")
 
 
 @dataclass

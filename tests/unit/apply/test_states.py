@@ -187,3 +187,14 @@ def test_changing_a_started_producer_is_refused_by_4_5_3_and_says_why(kind, item
     with pytest.raises(LdmsdError, match="cannot delete a producer that was ever started") as info:
         client.run(kind, "replaced", [changed])
     assert info.value.applied == [objects.stop_command(kind, normalize_config(kind, [item])[0])[0].text()]
+
+
+def test_plugins_on_an_aggregator_start_only_with_an_interval():
+    client = InProcessClient()
+    idle = {"name": "jobid", "config": {"producer": "agg", "instance": "agg/jobid"}}
+    timed = {"name": "vmstat", "interval": "2s", "config": {"producer": "agg", "instance": "agg/vmstat"}}
+    assert client.run("aggregator_plugins", "merged", [idle, timed]) == [
+        "load name=jobid plugin=jobid", "config name=jobid producer=agg instance=agg/jobid",
+        "load name=vmstat plugin=vmstat", "config name=vmstat producer=agg instance=agg/vmstat",
+        "start name=vmstat interval=2000000"]
+    assert client.run("aggregator_plugins", "merged", [idle, timed]) == []
