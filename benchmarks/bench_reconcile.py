@@ -148,9 +148,9 @@ def main():
         after, seconds = run(cluster, state, dead_after=1)
         visible_again = time.perf_counter() - killed_at
         moved = sorted(m["producer"] for m in after["moved"])
+        figures = (victim, seconds, len(moved), len(orphans), moved == orphans, len(after["missing_sets"]))
         print("after killing %s (dead_after=1): %.1f s (target <= 60 s); moved %d, orphans %d, moved == orphans: %s;"
-              " sets missing at the top: %d" % (victim, seconds, len(moved), len(orphans), moved == orphans,
-                                                 len(after["missing_sets"])))
+              " sets missing at the top: %d" % figures)
         print("kill -> every set visible at the top again: %.1f s (the top lost the %d sets after %.1f s, "
               "then one reconcile run)" % (visible_again, len(lost), noticed))
         producers = ["samp-%d-ep" % i for i in range(1, args.samplers + 1)]
