@@ -13,13 +13,13 @@ PLAY = """
   roles:
     - role: hpc.ldms.reconcile_schedule
       vars:
-        ldms_reconcile_cluster_file: /etc/ldms/cluster.yaml
-        ldms_state_dir: {tmp}/state
-        ldms_reconcile_log: {tmp}/log/reconcile.log
-        ldms_reconcile_period_minutes: 2
-        ldms_reconcile_cron_file: {tmp}/cron.d/hpc-ldms-reconcile
-        ldms_reconcile_ldms_prefix: /opt/ovis
-        ldms_reconcile_ansible_playbook: /opt/hpc-ldms/bin/ansible-playbook
+        reconcile_schedule_cluster_file: /etc/ldms/cluster.yaml
+        reconcile_schedule_state_dir: {tmp}/state
+        reconcile_schedule_log: {tmp}/log/reconcile.log
+        reconcile_schedule_period_minutes: 2
+        reconcile_schedule_cron_file: {tmp}/cron.d/hpc-ldms-reconcile
+        reconcile_schedule_ldms_prefix: /opt/ovis
+        reconcile_schedule_ansible_playbook: /opt/hpc-ldms/bin/ansible-playbook
 """
 
 
@@ -50,8 +50,8 @@ def test_cron_entry_and_second_run_changes_nothing(tmp_path):
 
 
 def test_bad_period_is_refused(tmp_path):
-    text = PLAY.format(tmp=tmp_path).replace("ldms_reconcile_period_minutes: 2", "ldms_reconcile_period_minutes: 90")
+    text = PLAY.format(tmp=tmp_path).replace("reconcile_schedule_period_minutes: 2", "reconcile_schedule_period_minutes: 90")
     result = run_play(tmp_path, text)
     assert result.returncode != 0
-    assert "ldms_reconcile_period_minutes must be 1 to 59, got 90" in result.stdout
+    assert "reconcile_schedule_period_minutes must be 1 to 59, got 90" in result.stdout
     assert not (tmp_path / "cron.d" / "hpc-ldms-reconcile").exists()
