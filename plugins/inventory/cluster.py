@@ -11,9 +11,9 @@ version_added: 0.1.0
 description:
   - Reads an LDMS/Maestro cluster file (current LDMS 4.4/4.5 form or the legacy Maestro form) and makes one
     inventory host per ldmsd daemon, named after the daemon, with C(ansible_host) set to its host.
-  - Groups are C(ldms_samplers), C(ldms_aggregators), C(ldms_level_1), C(ldms_level_2), ... by aggregation
-    level, and one C(ldms_group_<name>) per aggregator group (its C(daemons) string with every character
-    other than letters, digits and C(_) turned into C(_)).
+  - Groups are C(ldms_daemons) (every daemon), C(ldms_samplers), C(ldms_aggregators), C(ldms_level_1),
+    C(ldms_level_2), ... by aggregation level, and one C(ldms_group_<name>) per aggregator group (its
+    C(daemons) string with every character other than letters, digits and C(_) turned into C(_)).
   - Each host carries its desired configuration in C(ldms_plan) (C(prelude), the start-up lines and the runtime objects in
     the item form of the hpc.ldms.ldmsd_* modules), C(ldms_level), C(ldms_role) and C(ldms_control), the
     endpoint used to configure it. Every host also gets C(ldms_cluster_file), the path of the cluster file.
@@ -123,7 +123,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
 
     def populate(self, cluster, plans, source):
         inventory = self.inventory
-        for group in ("ldms_samplers", "ldms_aggregators"):
+        for group in ("ldms_daemons", "ldms_samplers", "ldms_aggregators"):
             inventory.add_group(group)
         sampler_names = set(cluster.sampler_daemons())
         common_vars = self.get_option("vars") or {}
@@ -145,6 +145,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             }
             for key, value in list(common_vars.items()) + list(host_vars.items()):
                 inventory.set_variable(name, key, value)
+            inventory.add_child("ldms_daemons", name)
             if name in sampler_names:
                 inventory.add_child("ldms_samplers", name)
             if plan.level:
