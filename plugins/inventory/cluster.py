@@ -15,8 +15,9 @@ description:
     C(ldms_level_2), ... by aggregation level, and one C(ldms_group_<name>) per aggregator group (its
     C(daemons) string with every character other than letters, digits and C(_) turned into C(_)).
   - Each host carries its desired configuration in C(ldms_plan) (C(prelude), the start-up lines and the runtime objects in
-    the item form of the hpc.ldms.ldmsd_* modules), C(ldms_level), C(ldms_role) and C(ldms_control), the
-    endpoint used to configure it. Every host also gets C(ldms_cluster_file), the path of the cluster file.
+    the item form of the hpc.ldms.ldmsd_* modules), C(ldms_level), C(ldms_role), C(ldms_daemon) (its name, for
+    C(compose)) and C(ldms_control), the endpoint used to configure it. Every host also gets
+    C(ldms_cluster_file), the path of the cluster file.
   - A cluster file that fails validation stops Ansible with one error naming the YAML path, instead of
     the usual warning and an empty inventory.
 extends_documentation_fragment:
@@ -134,6 +135,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             role = "aggregator" if plan.level else ("sampler" if name in sampler_names else "daemon")
             host_vars = {
                 "ldms_cluster_file": source,
+                "ldms_daemon": name,
                 "ldms_role": role,
                 "ldms_level": plan.level,
                 "ldms_control": plan.control,
