@@ -7,7 +7,23 @@ COLLECTIONS := $(VENV)/collections
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_NOCOLOR := 1
 
-.PHONY: venv install demo test unit integration sanity lint render-check system-tools clean
+.PHONY: venv install demo test unit integration sanity lint render-check molecule system-tools clean
+
+# ldmsd under test: real LDMS when installed (LDMS_PREFIX, else /opt/ovis),
+# the project's simulator otherwise. Molecule mounts it into its containers.
+LDMS_PREFIX ?= $(shell test -x /opt/ovis/sbin/ldmsd && echo /opt/ovis)
+SIMULATOR := $(CURDIR)/tests/simulator
+ifeq ($(LDMS_PREFIX),)
+MOLECULE_ENV := LDMS_PREFIX=$(SIMULATOR)/prefix MOLECULE_LDMS_PREFIX=/opt/hpc-ldms-simulator/prefix \
+  MOLECULE_LDMS_MOUNT=$(SIMULATOR):/opt/hpc-ldms-simulator:ro
+else
+MOLECULE_ENV := LDMS_PREFIX=$(LDMS_PREFIX) MOLECULE_LDMS_PREFIX=/opt/ovis MOLECULE_LDMS_MOUNT=$(LDMS_PREFIX):/opt/ovis:ro
+endif
+# Podman needs the machine's tuned containers.conf (runc, cgroupfs, capped ulimits) where there is one.
+SHARED_CONTAINERS_CONF := $(wildcard $(CURDIR)/../shared/podman/containers.conf)
+ifneq ($(SHARED_CONTAINERS_CONF),)
+export CONTAINERS_CONF := $(SHARED_CONTAINERS_CONF)
+endif
 
 venv: $(STAMP)
 
@@ -46,9 +62,14 @@ unit: venv
 integration: venv system-tools
 	$(BIN)/python -m pytest tests/integration tests/simulator -q
 
-# Debian tools the integration tests drive: crontab (the schedule role) and
-# etcd (the HA state backend). Installed when missing (needs root).
-SYSTEM_TOOLS := crontab:cron etcd:etcd-server
+# Every scenario under molecule/: converge (site.yml), idempotence, verify.
+molecule: install system-tools
+	PATH=$(BIN):$$PATH $(MOLECULE_ENV) $(BIN)/molecule test --all
+
+# Debian tools the tests drive: crontab (the schedule role), etcd (the HA
+# state backend), podman, runc and debootstrap (roles and molecule).
+# Installed when missing (needs root).
+SYSTEM_TOOLS := crontab:cron etcd:etcd-server podman:podman runc:runc debootstrap:debootstrap
 system-tools:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \
 	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
@@ -59,7 +80,7 @@ system-tools:
 	fi
 
 # Pytest runs last so that its summary is the closing line.
-test: system-tools sanity lint render-check
+test: system-tools sanity lint render-check molecule
 	$(BIN)/python -m pytest -q
 
 clean:
