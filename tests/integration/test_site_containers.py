@@ -1,5 +1,5 @@
-"""site.yml with ldms_deploy_mode=podman: the ldmsd role runs one container per
-daemon on this host (host network), configures them live, verifies the sets,
+"""site.yml with ldms_deploy_mode=podman and =docker: the ldmsd role runs one
+container per daemon on this host (host network), configures them live, verifies the sets,
 is idempotent, and rolls a new image tag out batch by batch, loaded offline
 from an image archive. ldmsd inside is real LDMS when installed, else the
 simulator, mounted read-only like LDMS's own test harness mounts /opt/ovis."""
@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -20,13 +21,13 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.dirname(sys.executable)
 BASE_IMAGE = "localhost/hpc-ldms-node:bookworm"
 TEST_IMAGE = "localhost/hpc-ldms-test-ldmsd"
-pytestmark = pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")
+pytestmark = pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed (it builds the base image)")
 
 CLUSTER = """plugin: hpc.ldms.cluster
 vars:
   ansible_connection: local
   ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
-  ldms_deploy_mode: podman
+  ldms_deploy_mode: {engine}
   ldms_manager_prefix: {prefix}
   ldms_state_dir: {tmp}/state
   ldms_settle: 30
@@ -76,9 +77,35 @@ def podman(*args, check=True):
     return subprocess.run(["podman", *args], capture_output=True, text=True, check=check)
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("site")
+def engine_cli(engine):
+    def cli(*args, check=True):
+        return subprocess.run([engine, *args], capture_output=True, text=True, check=check)
+    return cli
+
+
+def start_dockerd(tmp):
+    """Docker's engine, started here when it is installed but not running (no systemd on these hosts)."""
+    if subprocess.run(["docker", "version"], capture_output=True, check=False).returncode == 0:
+        return None
+    if shutil.which("dockerd") is None:
+        pytest.skip("the docker engine (Debian docker.io) is not installed")
+    # Leave the host's network and firewall alone: the containers use the host network.
+    process = subprocess.Popen(
+        ["dockerd", "--exec-opt", "native.cgroupdriver=cgroupfs", "--iptables=false", "--ip-forward=false",
+         "--ip-masq=false", "--bridge=none", "--default-ulimit", "nofile=20000:20000",
+         "--default-ulimit", "nproc=32768:32768"],
+        stdout=open(tmp / "dockerd.log", "wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while subprocess.run(["docker", "version"], capture_output=True, check=False).returncode:
+        assert process.poll() is None and time.monotonic() < deadline, (tmp / "dockerd.log").read_text()[-2000:]
+        time.sleep(0.2)
+    return process
+
+
+@pytest.fixture(scope="module", params=["podman", "docker"])
+def site(request, tmp_path_factory):
+    engine = request.param
+    tmp = tmp_path_factory.mktemp("site-" + engine)
     collections = tmp / "collections" / "ansible_collections" / "hpc"
     collections.mkdir(parents=True)
     os.symlink(REPO, collections / "ldms")
@@ -89,24 +116,31 @@ def site(tmp_path_factory):
                                 os.path.join(REPO, "molecule", "resources", "base_image.yml")],
                                env=env, capture_output=True, text=True, check=False)
         assert built.returncode == 0, built.stdout + built.stderr
-    podman("tag", BASE_IMAGE, TEST_IMAGE + ":v1")
+    dockerd = start_dockerd(tmp) if engine == "docker" else None
+    cli = engine_cli(engine)
+    if engine == "docker":
+        podman("save", "-o", str(tmp / "base.tar"), BASE_IMAGE)
+        cli("load", "-i", str(tmp / "base.tar"))
+    cli("tag", BASE_IMAGE, TEST_IMAGE + ":v1")
     if IS_SIMULATOR:
         mount, container_prefix = "%s:/opt/hpc-ldms-simulator:ro" % os.path.dirname(PREFIX), \
             "/opt/hpc-ldms-simulator/prefix"
     else:
         mount, container_prefix = "%s:/opt/ovis:ro" % PREFIX, "/opt/ovis"
     s1, s2, l1, l2 = free_ports(4)
-    name = "hpc-ldms-test-%d" % os.getpid()
+    name = "hpc-ldms-test-%s-%d" % (engine, os.getpid())
     (tmp / "cluster.yaml").write_text(CLUSTER.format(
-        prefix=PREFIX, tmp=tmp, name=name, image=TEST_IMAGE, container_prefix=container_prefix, mount=mount,
-        samplers="%d,%d" % (s1, s2), l1=l1, l2=l2))
-    context = {"tmp": tmp, "env": env, "name": name, "ports": (s1, s2, l1, l2)}
-    yield context
+        engine=engine, prefix=PREFIX, tmp=tmp, name=name, image=TEST_IMAGE, container_prefix=container_prefix,
+        mount=mount, samplers="%d,%d" % (s1, s2), l1=l1, l2=l2))
+    yield {"tmp": tmp, "env": env, "name": name, "engine": engine, "cli": cli}
     for daemon in ("samp-1", "samp-2", "l1", "l2"):
-        podman("rm", "-f", "-t", "1", "%s-%s" % (name, daemon), check=False)
-    podman("volume", "rm", "-f", name + "-store", check=False)
+        cli("rm", "-f", "%s-%s" % (name, daemon), check=False)
+    cli("volume", "rm", "-f", name + "-store", check=False)
     for tag in ("v1", "v2"):
-        podman("rmi", "-f", "%s:%s" % (TEST_IMAGE, tag), check=False)
+        cli("rmi", "-f", "%s:%s" % (TEST_IMAGE, tag), check=False)
+    if dockerd:
+        dockerd.terminate()
+        dockerd.wait(timeout=60)
 
 
 def run_site(site, *extra):
@@ -120,11 +154,28 @@ def changed_total(output):
 
 
 def inspect(site, daemon):
-    return json.loads(podman("inspect", "%s-%s" % (site["name"], daemon)).stdout)[0]
+    return json.loads(site["cli"]("inspect", "%s-%s" % (site["name"], daemon)).stdout)[0]
+
+
+def image_of(container):
+    return container.get("ImageName") or container["Config"]["Image"]
+
+
+def healthy(site, daemon):
+    """podman has no systemd here to schedule health checks: run one; docker runs its own."""
+    container = "%s-%s" % (site["name"], daemon)
+    if site["engine"] == "podman":
+        return podman("healthcheck", "run", container, check=False).returncode == 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if inspect(site, daemon)["State"]["Health"]["Status"] == "healthy":
+            return True
+        time.sleep(1)
+    return False
 
 
 def csv_rows(site):
-    volume = json.loads(podman("volume", "inspect", site["name"] + "-store").stdout)[0]["Mountpoint"]
+    volume = json.loads(site["cli"]("volume", "inspect", site["name"] + "-store").stdout)[0]["Mountpoint"]
     return sum(len(open(os.path.join(root, file)).read().splitlines())
                for root, _dirs, files in os.walk(volume) for file in files)
 
@@ -140,9 +191,8 @@ def test_site_deploys_configures_and_verifies(site):
         assert container["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
         health = container["Config"]["Healthcheck"]["Test"]
         assert health[0] == "CMD-SHELL" and "exec 3<>/dev/tcp/localhost/" in health[1]
-        assert container["ImageName"] == TEST_IMAGE + ":v1"
-    # No systemd here to schedule health checks: run one by hand.
-    assert podman("healthcheck", "run", "%s-samp-2" % site["name"], check=False).returncode == 0
+        assert image_of(container) == TEST_IMAGE + ":v1"
+    assert healthy(site, "samp-2")
     assert sampler["HostConfig"]["PidMode"] == "host"
     assert aggregator["HostConfig"]["PidMode"] != "host"
     assert "COMPID=2" in sampler["Config"]["Env"] and "COMPONENT_ID=2" in sampler["Config"]["Env"]
@@ -183,18 +233,18 @@ def test_runtime_change_is_applied_live_without_restarting_aggregators(site):
 def test_rolling_image_update_from_an_archive(site):
     archive = site["tmp"] / "ldms-v2.tar"
     # A new image (another id), as a new LDMS release would be.
-    builder = "%s-build" % site["name"]
-    podman("run", "--name", builder, BASE_IMAGE, "touch", "/etc/hpc-ldms-v2")
-    podman("commit", builder, TEST_IMAGE + ":v2")
-    podman("rm", builder)
-    podman("save", "-o", str(archive), TEST_IMAGE + ":v2")
-    podman("rmi", TEST_IMAGE + ":v2")
+    cli, builder = site["cli"], "%s-build" % site["name"]
+    cli("run", "--name", builder, BASE_IMAGE, "touch", "/etc/hpc-ldms-v2")
+    cli("commit", builder, TEST_IMAGE + ":v2")
+    cli("rm", builder)
+    cli("save", "-o", str(archive), TEST_IMAGE + ":v2")
+    cli("rmi", TEST_IMAGE + ":v2")
     result = run_site(site, "-e", "ldms_image_tag=v2", "-e", "ldms_image_archive=%s" % archive,
                       "-e", "ldms_sampler_batch=1")
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr
-    assert podman("image", "exists", TEST_IMAGE + ":v2", check=False).returncode == 0
+    assert site["cli"]("image", "inspect", TEST_IMAGE + ":v2", check=False).returncode == 0
     for daemon in ("samp-1", "samp-2", "l1", "l2"):
-        assert inspect(site, daemon)["ImageName"] == TEST_IMAGE + ":v2"
+        assert image_of(inspect(site, daemon)) == TEST_IMAGE + ":v2"
     # One batch per sampler, then one per aggregator, each healed before the next.
     plays = re.findall(r"PLAY \[(Deploy the (?:samplers|level[^\]]+))\]", result.stdout)
     assert plays == ["Deploy the samplers"] * 2 + ["Deploy the level-1 aggregators",
