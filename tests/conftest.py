@@ -1,5 +1,6 @@
 """Make the checkout importable as ``ansible_collections.hpc.ldms`` without installing it."""
 
+import hashlib
 import os
 import sys
 import tempfile
@@ -8,7 +9,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _collection_root():
-    root = os.path.join(tempfile.gettempdir(), "hpc-ldms-tests-%d" % os.getuid())
+    # One root per checkout, so that two checkouts can run their suites at once.
+    tag = hashlib.sha1(REPO.encode()).hexdigest()[:8]
+    root = os.path.join(tempfile.gettempdir(), "hpc-ldms-tests-%d-%s" % (os.getuid(), tag))
     link = os.path.join(root, "ansible_collections", "hpc", "ldms")
     if os.path.realpath(link) != REPO:
         os.makedirs(os.path.dirname(link), exist_ok=True)
