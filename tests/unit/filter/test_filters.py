@@ -41,3 +41,13 @@ def test_ldmsd_config_filter(tmp_path):
         ldmsd_config(example, daemon="nope")
     with pytest.raises(AnsibleFilterError, match="not an ldms_plan"):
         ldmsd_config({"a": 1})
+
+
+def test_runtime_env_filter_is_the_process_modes_environment():
+    from ansible_collections.hpc.ldms.plugins.filter.ldms_runtime_env import FilterModule as EnvFilters
+    from ansible_collections.hpc.ldms.plugins.module_utils.deploy.process import ldms_runtime_env
+
+    runtime_env = EnvFilters().filters()["ldms_runtime_env"]
+    assert runtime_env("/opt/ovis") == ldms_runtime_env("/opt/ovis") == {
+        "LD_LIBRARY_PATH": "/opt/ovis/lib", "LDMSD_PLUGIN_LIBPATH": "/opt/ovis/lib/ovis-ldms",
+        "ZAP_LIBPATH": "/opt/ovis/lib/ovis-ldms"}
