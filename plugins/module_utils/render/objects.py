@@ -11,23 +11,24 @@ resource modules' ``commands`` and ``state: rendered`` all come from here.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
-from ansible_collections.hpc.ldms.plugins.module_utils.cluster.values import parse_bool, parse_int, parse_perm, parse_time_us
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.hostlists import ere_escape
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.values import (  # noqa: F401 - DEFAULT_... is read from here
+    DEFAULT_SAMPLE_INTERVAL_US,
+    parse_bool,
+    parse_int,
+    parse_perm,
+    parse_time_us,
+)
 from ansible_collections.hpc.ldms.plugins.module_utils.render.commands import Command, as_text
-
-DEFAULT_SAMPLE_INTERVAL_US = 1000000  # ldmsd's own default
-
-
-_ERE_SPECIAL = re.compile(r"([.\[\]()*+?{}|^$\\])")
 
 
 def exact_names_regex(names: List[str]) -> str:
     """A POSIX extended regex (what ldmsd's regcomp takes) matching exactly these names."""
-    return "^(%s)$" % "|".join(_ERE_SPECIAL.sub(r"\\\1", name) for name in names)
+    return "^(%s)$" % "|".join(ere_escape(name) for name in names)
 
 
 def _text(value, path):
