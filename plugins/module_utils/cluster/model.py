@@ -53,6 +53,7 @@ SECTIONS = ("daemons", "aggregators", "samplers", "plugins", "stores")
 # Other top-level keys an inventory file holds (the plugin's own options).
 TOP_LEVEL_KEYS = SECTIONS + ("plugin", "ldms_config", "ldms_strict", "compose", "groups", "keyed_groups", "vars",
                              "strict", "leading_separator", "use_extra_vars")
+ANY_ADDRESS = "0.0.0.0"  # what bind_all listens on
 DAEMONS_MAX = 1000000  # daemons one file may define
 FILE_NAMES_MAX = 20000000  # names all hostlists of one file may expand to, together
 DEFAULT_COMPONENT_ID = "${COMPID}"  # each deploy mode sets COMPID for every daemon
@@ -371,7 +372,7 @@ class _Builder:
         if not result:
             raise ClusterError("daemons", "no daemons are defined")
         seen_endpoints: Dict[str, str] = {}
-        listeners: Dict[Tuple[str, str, str], str] = {}
+        listeners: Dict[Tuple[str, str, str], List[Tuple[str, str]]] = {}
         for daemon in result.values():
             for endpoint in daemon.endpoints:
                 if endpoint.name in seen_endpoints:
@@ -381,12 +382,13 @@ class _Builder:
                 seen_endpoints[endpoint.name] = daemon.name
                 if is_env_ref(daemon.host) or is_env_ref(str(endpoint.port)):
                     continue
-                key = (daemon.host, endpoint.xprt, str(endpoint.port))
-                other = listeners.setdefault(key, daemon.name)
-                if other != daemon.name:
-                    # ldmsd: the second daemon's listen fails with "Address already in use".
-                    raise ClusterError(daemon.path + ".endpoints", "daemons %r and %r both listen on host %s port %s (%s)"
-                                       % (other, daemon.name, daemon.host, endpoint.port, endpoint.xprt))
+                bound = listeners.setdefault((daemon.host, endpoint.xprt, str(endpoint.port)), [])
+                for address, other in bound:
+                    if other != daemon.name and (address == endpoint.listen_host or ANY_ADDRESS in (address, endpoint.listen_host)):
+                        # ldmsd: the second daemon cannot listen ("Error 8 Listening on sock:<port>") and exits.
+                        raise ClusterError(daemon.path + ".endpoints", "daemons %r and %r both listen on host %s port %s (%s)"
+                                           % (other, daemon.name, daemon.host, endpoint.port, endpoint.xprt))
+                bound.append((endpoint.listen_host, daemon.name))
         return result
 
     def env_name(self, key, path: str) -> str:
@@ -459,7 +461,7 @@ class _Builder:
                 port = ports_typed[position]
                 endpoints.append(Endpoint(
                     name=name, daemon=daemon_names[daemon_index], port=port, xprt=xprt, host=host,
-                    listen_host="0.0.0.0" if bind_all else host, maestro_comm=maestro_comm, auth=auth))
+                    listen_host=ANY_ADDRESS if bind_all else host, maestro_comm=maestro_comm, auth=auth))
                 position += 1
             result.append(endpoints)
         return result
