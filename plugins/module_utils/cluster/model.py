@@ -56,7 +56,8 @@ TOP_LEVEL_KEYS = SECTIONS + ("plugin", "ldms_config", "ldms_strict", "compose", 
 ANY_ADDRESS = "0.0.0.0"  # what bind_all listens on
 DAEMONS_MAX = 1000000  # daemons one file may define
 FILE_NAMES_MAX = 20000000  # names all hostlists of one file may expand to, together
-DEFAULT_COMPONENT_ID = "${COMPID}"  # each deploy mode sets COMPID for every daemon
+COMPONENT_ID_ENV = "COMPID"  # every daemon's config sets it (env COMPID=<n>) unless its environment does
+DEFAULT_COMPONENT_ID = "${%s}" % COMPONENT_ID_ENV  # what a sampler plugin gets without a component_id
 # Store plugins and the config option each cannot start without (4.5.3).
 STORE_REQUIRED = {"store_csv": ("path", "opt_file"), "store_sos": ("path",)}
 
