@@ -18,8 +18,8 @@ description:
     the item form of the hpc.ldms.ldmsd_* modules), C(ldms_level), C(ldms_role), C(ldms_daemon) (its name, for
     C(compose)) and C(ldms_control), the endpoint used to configure it. Every host also gets
     C(ldms_cluster_file), the path of the cluster file.
-  - A cluster file that fails validation stops Ansible with one error naming the YAML path, instead of
-    the usual warning and an empty inventory.
+  - A cluster file that fails validation, or cannot be read at all, stops Ansible with one error naming the file
+    and the YAML path, instead of the usual warning and an empty inventory.
 extends_documentation_fragment:
   - constructed
 options:
@@ -33,6 +33,13 @@ options:
       - Path of an existing LDMS/Maestro cluster file, relative to this inventory file.
       - Without it, the LDMS sections are read from this file itself.
     type: path
+  ldms_strict:
+    description:
+      - Unknown keys in the cluster file (typos such as C(intervall) or a top-level C(sampler)) are errors, with a
+        "did you mean" suggestion. Set to C(false) to turn them into warnings; the keys are then ignored.
+      - Named C(ldms_strict) because C(strict) already belongs to the constructed options (errors in C(compose)).
+    type: bool
+    default: true
   vars:
     description: Variables given to every host.
     type: dict
@@ -109,14 +116,21 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
-        self._read_config_data(path)
+        # Ansible turns any inventory error into a warning and goes on with no
+        # hosts; a broken cluster file must stop the run instead, with one error.
         try:
-            source, cluster = load_cluster(path)
+            try:
+                self._read_config_data(path)
+            except Exception:
+                load_cluster(path)  # names the file and YAML path when it can tell what is wrong
+                raise
+            source, cluster = load_cluster(path, strict=self.get_option("ldms_strict"))
             plans = plan_cluster(cluster)
         except ClusterError as exc:
-            # Ansible turns any inventory error into a warning and goes on
-            # with no hosts; a broken cluster file must stop the run instead.
             display.error("%s: %s" % (NAME, exc))
+            raise SystemExit(1)
+        except Exception as exc:  # noqa: BLE001 - never an empty inventory after an internal error
+            display.error("%s: %s: %s: %s" % (NAME, path, type(exc).__name__, exc))
             raise SystemExit(1)
         for warning in cluster.warnings:
             display.warning("%s: %s" % (source, warning))

@@ -47,7 +47,7 @@ options:
     elements: str
     default: []
   environment:
-    description: Extra environment variables, such as C(COMPID).
+    description: Extra environment variables. The rendered config sets C(COMPID) itself (C(env COMPID=<n>)), which wins over one given here.
     type: dict
     default: {}
   startup_digest:

@@ -9,6 +9,7 @@ the k-th host, so ``sampler-[1-10]`` pairs ``sampler-10`` with ``nid00010``.
 
 from __future__ import annotations
 
+import re
 from typing import List, Sequence
 
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
@@ -27,21 +28,84 @@ def _require_hostlist():
     return _hostlist
 
 
+# Limits on what one file can make us expand, checked before expanding.
+FIELD_NAMES_MAX = 1000000  # names one hostlist field may expand to
+RANGES_PER_NAME_MAX = 16  # bracket ranges in one name (python-hostlist recurses per range)
+
+class HostlistTooLarge(ClusterError):
+    """A hostlist over the limits: refused whatever the field means."""
+
+
+_RANGE_RE = re.compile(r"\[([^\]]*)\]")
+
+
+def count(text: str, path: str) -> int:
+    """How many names a hostlist string expands to (duplicates counted), without expanding it."""
+    total = 0
+    depth = 0
+    part_start = 0
+    for index, char in enumerate(text + ","):
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+        elif char == "," and depth == 0:
+            total += _count_part(text[part_start:index], path)
+            part_start = index + 1
+            if total > FIELD_NAMES_MAX:
+                raise HostlistTooLarge(path, "hostlist %s... expands to more than %d names" % (text[:40], FIELD_NAMES_MAX))
+    return total
+
+
+def _count_part(part: str, path: str) -> int:
+    ranges = _RANGE_RE.findall(part)
+    if len(ranges) > RANGES_PER_NAME_MAX:
+        raise HostlistTooLarge(path, "hostlist part %s... has %d ranges (at most %d)" % (part[:40], len(ranges), RANGES_PER_NAME_MAX))
+    size = 1
+    for rangelist in ranges:
+        width = 0
+        for item in rangelist.split(","):
+            low, _dash, high = item.partition("-")
+            if low.isdigit() and high.isdigit():
+                width += max(int(high) - int(low) + 1, 1)
+            else:
+                width += 1  # malformed: python-hostlist reports it
+        size *= width
+        if size > FIELD_NAMES_MAX:
+            raise HostlistTooLarge(path, "hostlist %s... expands to more than %d names" % (part[:40], FIELD_NAMES_MAX))
+    return size
+
+
 def expand(value, path: str) -> List[str]:
     """Expand a hostlist (a string, an int, or a list of those) in written order.
 
-    Duplicates are dropped, keeping the first, as python-hostlist does.
+    Duplicates are dropped, keeping the first, as python-hostlist does. The
+    size is counted first: a field of more than FIELD_NAMES_MAX names is
+    refused before any name is made.
     """
     module = _require_hostlist()
     if isinstance(value, bool) or value is None:
         raise ClusterError(path, "expected a hostlist such as node-[1-4], got %r" % (value,))
     if isinstance(value, int):
-        return [str(value)]
+        return [str(int(value))]
     if isinstance(value, (list, tuple)):
+        if not value:
+            raise ClusterError(path, "empty hostlist")
+        items = []
+        size = 0
+        for index, item in enumerate(value):
+            item_path = "%s[%d]" % (path, index)
+            if isinstance(item, (list, tuple, dict)):
+                raise ClusterError(item_path, "a hostlist list holds strings, not %s" % ("lists" if isinstance(item, (list, tuple)) else "mappings"))
+            if isinstance(item, str):
+                size += count(item.strip(), item_path)
+                if size > FIELD_NAMES_MAX:
+                    raise HostlistTooLarge(path, "the hostlists expand to more than %d names" % FIELD_NAMES_MAX)
+            items.append((item, item_path))
         names: List[str] = []
         seen = set()
-        for index, item in enumerate(value):
-            for name in expand(item, "%s[%d]" % (path, index)):
+        for item, item_path in items:
+            for name in expand(item, item_path):
                 if name not in seen:
                     seen.add(name)
                     names.append(name)
@@ -51,11 +115,41 @@ def expand(value, path: str) -> List[str]:
     text = value.strip()
     if not text:
         raise ClusterError(path, "empty hostlist")
+    count(text, path)
     try:
         names = module.expand_hostlist(text)
     except module.BadHostlist as exc:
         raise ClusterError(path, "bad hostlist %r: %s" % (value, exc))
     return [name.strip() for name in names]
+
+
+# A value with any of these is a regular expression, never a hostlist.
+_REGEX_ONLY_RE = re.compile(r"[*+?(){}|^$\\]")
+_ERE_SPECIAL_RE = re.compile(r"([.\[\]()*+?{}|^$\\])")
+
+
+def ere_escape(name: str) -> str:
+    """``name`` as a POSIX extended regex (what ldmsd's regcomp takes) matching it literally."""
+    return _ERE_SPECIAL_RE.sub(r"\\\1", name)
+
+
+def names_or_regex(value: str, path: str) -> List[str]:
+    """Exact-name regexes (``^name$``) for a hostlist of several names; a regex as written.
+
+    LDMS's generator expands a hostlist of more than one name into one entry
+    per name; one name, or anything that is not a hostlist, is a regex.
+    """
+    if _REGEX_ONLY_RE.search(value) or ("[" not in value and "," not in value):
+        return [value]
+    try:
+        names = expand(value, path)
+    except HostlistTooLarge:
+        raise
+    except ClusterError:
+        return [value]  # not a hostlist, e.g. node-[a-z]
+    if len(names) < 2:
+        return [value]
+    return ["^%s$" % ere_escape(name) for name in names]
 
 
 def compress(names: Sequence[str]) -> str:

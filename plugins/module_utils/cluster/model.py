@@ -5,22 +5,36 @@
 
 ``build_cluster(data)`` validates a loaded cluster file (current LDMS 4.4/4.5
 form or the legacy Maestro form, detected per section) and returns a
-``Cluster``. Any bad input raises one ``ClusterError`` naming its YAML path;
-unknown keys only add a warning.
+``Cluster``. Any bad input raises one ``ClusterError`` naming its YAML path,
+before anything is written: what ldmsd 4.5.3 would refuse is refused here.
 """
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple, Union
 
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
-from ansible_collections.hpc.ldms.plugins.module_utils.cluster.hostlists import broadcast, expand, per_owner
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster import hostlists
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.hostlists import broadcast, names_or_regex, per_owner
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.values import (
+    DEFAULT_SAMPLE_INTERVAL_US,
+    check_host,
+    check_key,
+    check_name,
+    check_offset,
+    check_value,
+    is_env_ref,
+    parse_auth_plugin,
     parse_bool,
     parse_int,
+    parse_interval_us,
     parse_perm,
+    parse_port,
     parse_time_us,
+    parse_xprt,
 )
 
 TimeUs = Union[int, str]  # µs, or a ${VAR} left for ldmsd
@@ -28,6 +42,24 @@ PRODUCER_TYPES = ("active", "passive", "bridge", "advertiser", "advertised")
 UPDATER_MODES = ("pull", "push", "onchange", "auto", "auto_interval")
 SET_FIELDS = ("inst", "schema")
 DAEMON_KEYS = ("names", "hosts", "endpoints", "environment", "stream_enable", "msg_enable")
+# ldmsd's long options a daemon may set with a scalar (written ``option --<key> <value>``)
+DAEMON_OPTIONS = ("default_auth_args", "default_auth", "banner", "publish_kernel", "log_file", "set_memory",
+                  "daemon_name", "worker_threads", "pid_file", "kernel_file", "log_level", "log_config",
+                  "default_quota")
+# ldmsd start-up requests a daemon may give as a mapping (written ``<key> <attr>=<value> ...``)
+DAEMON_COMMANDS = ("banner", "daemon_name", "default_auth", "default_quota", "log_file", "log_level", "loglevel",
+                   "memory", "set_memory", "metric_sets_default_authz", "pid_file", "publish_kernel", "worker_threads")
+SECTIONS = ("daemons", "aggregators", "samplers", "plugins", "stores")
+# Other top-level keys an inventory file holds (the plugin's own options).
+TOP_LEVEL_KEYS = SECTIONS + ("plugin", "ldms_config", "ldms_strict", "compose", "groups", "keyed_groups", "vars",
+                             "strict", "leading_separator", "use_extra_vars")
+ANY_ADDRESS = "0.0.0.0"  # what bind_all listens on
+DAEMONS_MAX = 1000000  # daemons one file may define
+FILE_NAMES_MAX = 20000000  # names all hostlists of one file may expand to, together
+COMPONENT_ID_ENV = "COMPID"  # every daemon's config sets it (env COMPID=<n>) unless its environment does
+DEFAULT_COMPONENT_ID = "${%s}" % COMPONENT_ID_ENV  # what a sampler plugin gets without a component_id
+# Store plugins and the config option each cannot start without (4.5.3).
+STORE_REQUIRED = {"store_csv": ("path", "opt_file"), "store_sos": ("path",)}
 
 
 @dataclass(frozen=True)
@@ -220,8 +252,18 @@ class Cluster:
 class _Builder:
     """Walks the loaded YAML, keeping the path of every value it reads."""
 
-    def __init__(self):
+    def __init__(self, strict: bool = True):
         self.warnings: List[str] = []
+        self.strict = strict
+        self.names_expanded = 0
+
+    def expand(self, value, path: str) -> List[str]:
+        """Expand a hostlist field, within the budget of the whole file."""
+        names = hostlists.expand(value, path)
+        self.names_expanded += len(names)
+        if self.names_expanded > FILE_NAMES_MAX:
+            raise ClusterError(path, "the file's hostlists expand to more than %d names in all" % FILE_NAMES_MAX)
+        return names
 
     # -- generic readers ---------------------------------------------------
     def mapping(self, value, path: str) -> dict:
@@ -240,9 +282,18 @@ class _Builder:
         return spec[key]
 
     def string(self, value, path: str) -> str:
-        if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
+        """A scalar that becomes one ldmsd attribute value."""
+        return check_value(self.text(value, path), path)
+
+    def text(self, value, path: str) -> str:
+        if isinstance(value, bool) or value is None or isinstance(value, (dict, list, float)):
             raise ClusterError(path, "expected a string, got %s" % _kind(value))
-        return str(value)
+        return str(int(value)) if isinstance(value, int) else str(value)
+
+    def name(self, value, path: str, what: str) -> str:
+        if value is None:
+            raise ClusterError(path, "required key is missing")
+        return check_name(value, path, what)
 
     def optional(self, spec: dict, key: str, path: str, parse):
         if spec.get(key) is None:
@@ -250,38 +301,55 @@ class _Builder:
         return parse(spec[key], _join(path, key))
 
     def warn_unknown(self, spec: dict, path: str, known):
-        unknown = [str(key) for key in spec if key not in known]
-        if unknown:
-            self.warnings.append("%s: unknown key%s %s ignored" % (
-                path or "<top>", "s" if len(unknown) > 1 else "", ", ".join(repr(k) for k in unknown)))
+        """Unknown keys are errors (typos), or warnings when not strict."""
+        for key in spec:
+            if key not in known:
+                self.unknown(key, path, known)
+
+    def unknown(self, key, path: str, known, what: str = "key"):
+        close = difflib.get_close_matches(str(key), [str(k) for k in known], n=1)
+        hint = " (did you mean %r?)" % close[0] if close else ""
+        if self.strict:
+            raise ClusterError(_join(path, key), "unknown %s %r%s" % (what, key, hint))
+        self.warnings.append("%s: unknown %s %r ignored%s" % (_join(path, key), what, key, hint))
 
     # -- sections ----------------------------------------------------------
     def auth(self, value, path: str) -> Optional[Auth]:
         if value is None:
             return None
         if isinstance(value, str):
-            return Auth(name=value, plugin=value)
+            return Auth(name=self.auth_name(value, path), plugin=parse_auth_plugin(value, path))
         spec = self.mapping(value, path)
         self.warn_unknown(spec, path, ("name", "plugin", "conf"))
-        name = self.string(self.required(spec, "name", path), _join(path, "name"))
-        plugin = self.string(spec.get("plugin") or name, _join(path, "plugin"))
+        name = self.auth_name(self.required(spec, "name", path), _join(path, "name"))
+        plugin = parse_auth_plugin(spec.get("plugin") or name, _join(path, "plugin"))
         conf = spec.get("conf")
         if conf is None:
             options: Tuple[Tuple[str, str], ...] = ()
         elif isinstance(conf, dict):
-            options = tuple((str(k), self.string(v, _join(path, "conf.%s" % k))) for k, v in conf.items())
+            options = tuple((check_key(k, _join(path, "conf")), self.string(v, _join(path, "conf.%s" % k)))
+                            for k, v in conf.items())
         else:
             options = (("conf", self.string(conf, _join(path, "conf"))),)
         return Auth(name=name, plugin=plugin, options=options)
+
+    def auth_name(self, value, path: str) -> str:
+        return self.name(value, path, "authentication domain name")
 
     def daemons(self, value) -> Dict[str, Daemon]:
         result: Dict[str, Daemon] = {}
         for index, spec in enumerate(self.sequence(value, "daemons")):
             path = "daemons[%d]" % index
             spec = self.mapping(spec, path)
-            names = expand(self.required(spec, "names", path), _join(path, "names"))
-            hosts = broadcast(expand(self.required(spec, "hosts", path), _join(path, "hosts")),
+            names = self.expand(self.required(spec, "names", path), _join(path, "names"))
+            if len(result) + len(names) > DAEMONS_MAX:
+                raise ClusterError(_join(path, "names"), "more than %d daemons in one file" % DAEMONS_MAX)
+            for name in names:
+                check_name(name, _join(path, "names"), "daemon name")
+            hosts = broadcast(self.expand(self.required(spec, "hosts", path), _join(path, "hosts")),
                               len(names), _join(path, "hosts"), "hosts", "daemon names")
+            for host in hosts:
+                check_host(host, _join(path, "hosts"))
             endpoints_per_daemon: List[List[Endpoint]] = [[] for _name in names]
             for ep_index, ep_spec in enumerate(self.sequence(self.required(spec, "endpoints", path), _join(path, "endpoints"))):
                 ep_path = "%s.endpoints[%d]" % (path, ep_index)
@@ -290,20 +358,9 @@ class _Builder:
             environment = []
             if spec.get("environment") is not None:
                 env = self.mapping(spec["environment"], _join(path, "environment"))
-                environment = [(str(k), self.string(v, _join(path, "environment.%s" % k))) for k, v in env.items()]
-            options = []
-            for key, option in spec.items():
-                if key in DAEMON_KEYS:
-                    continue
-                option_path = _join(path, str(key))
-                if isinstance(option, dict):
-                    option = {str(k): (parse_perm(v, _join(option_path, k)) if k == "perm" else self.string(v, _join(option_path, k)))
-                              for k, v in option.items()}
-                elif isinstance(option, list):
-                    raise ClusterError(option_path, "a daemon option must be a scalar or a mapping, got a list")
-                elif option is not None:
-                    option = self.string(option, option_path)
-                options.append((str(key), option))
+                environment = [(self.env_name(k, _join(path, "environment")), self.string(v, _join(path, "environment.%s" % k)))
+                               for k, v in env.items()]
+            options = self.daemon_options(spec, path)
             stream_enable = bool(self.optional(spec, "stream_enable", path, parse_bool))
             msg_enable = bool(self.optional(spec, "msg_enable", path, parse_bool))
             for daemon_index, name in enumerate(names):
@@ -316,6 +373,7 @@ class _Builder:
         if not result:
             raise ClusterError("daemons", "no daemons are defined")
         seen_endpoints: Dict[str, str] = {}
+        listeners: Dict[Tuple[str, str, str], List[Tuple[str, str]]] = {}
         for daemon in result.values():
             for endpoint in daemon.endpoints:
                 if endpoint.name in seen_endpoints:
@@ -323,29 +381,75 @@ class _Builder:
                                        "endpoint %r is defined for both %s and %s"
                                        % (endpoint.name, seen_endpoints[endpoint.name], daemon.name))
                 seen_endpoints[endpoint.name] = daemon.name
+                if is_env_ref(daemon.host) or is_env_ref(str(endpoint.port)):
+                    continue
+                bound = listeners.setdefault((daemon.host, endpoint.xprt, str(endpoint.port)), [])
+                for address, other in bound:
+                    if other != daemon.name and (address == endpoint.listen_host or ANY_ADDRESS in (address, endpoint.listen_host)):
+                        # ldmsd: the second daemon cannot listen ("Error 8 Listening on sock:<port>") and exits.
+                        raise ClusterError(daemon.path + ".endpoints", "daemons %r and %r both listen on host %s port %s (%s)"
+                                           % (other, daemon.name, daemon.host, endpoint.port, endpoint.xprt))
+                bound.append((endpoint.listen_host, daemon.name))
         return result
+
+    def env_name(self, key, path: str) -> str:
+        text = str(key)
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", text):
+            raise ClusterError(_join(path, text), "bad environment variable name %r" % text)
+        return text
+
+    def daemon_options(self, spec: dict, path: str) -> List[Tuple[str, object]]:
+        """ldmsd options (scalar) and start-up requests (mapping) a daemon sets; nothing else."""
+        options = []
+        for key, option in spec.items():
+            if key in DAEMON_KEYS:
+                continue
+            option_path = _join(path, str(key))
+            if isinstance(option, dict):
+                if key not in DAEMON_COMMANDS:
+                    self.unknown(key, path, DAEMON_KEYS + DAEMON_COMMANDS, "daemon start-up request")
+                    continue
+                option = {check_key(k, option_path): (parse_perm(v, _join(option_path, k)) if k == "perm"
+                                                      else self.string(v, _join(option_path, k)))
+                          for k, v in option.items()}
+            elif isinstance(option, list):
+                raise ClusterError(option_path, "a daemon option must be a scalar or a mapping, got a list")
+            elif key not in DAEMON_OPTIONS:
+                self.unknown(key, path, DAEMON_KEYS + DAEMON_OPTIONS, "daemon key")
+                continue
+            elif option is not None:
+                option = self.string(option, option_path)
+            else:
+                raise ClusterError(option_path, "give the option a value")
+            options.append((str(key), option))
+        return options
 
     def endpoints(self, spec, path: str, daemon_names: List[str], daemon_hosts: List[str]) -> List[List[Endpoint]]:
         spec = self.mapping(spec, path)
         self.warn_unknown(spec, path, ("names", "ports", "hosts", "xprt", "bind_all", "maestro_comm", "auth"))
-        names = expand(self.required(spec, "names", path), _join(path, "names"))
+        names = self.expand(self.required(spec, "names", path), _join(path, "names"))
+        for name in names:
+            check_name(name, _join(path, "names"), "endpoint name")
         blocks = per_owner(names, len(daemon_names), _join(path, "names"), "endpoint names", "daemons")
-        written_ports = expand(self.required(spec, "ports", path), _join(path, "ports"))
+        ports_path = _join(path, "ports")
+        written_ports = [parse_port(port, ports_path)
+                         for port in self.expand(self.required(spec, "ports", path), ports_path)]
         per_daemon = len(names) // len(daemon_names) if daemon_names else 0
         if per_daemon > 1 and len(written_ports) == per_daemon:
-            ports = written_ports * len(daemon_names)  # k ports for each daemon's k endpoints
+            ports_typed = written_ports * len(daemon_names)  # k ports for each daemon's k endpoints
         else:
-            ports = broadcast(written_ports, len(names), _join(path, "ports"), "ports", "endpoint names")
-        ports_typed = [int(port) if port.isdigit() else port for port in ports]
+            ports_typed = broadcast(written_ports, len(names), ports_path, "ports", "endpoint names")
         hosts: Optional[List[str]] = None
         if spec.get("hosts") is not None:
-            written = expand(spec["hosts"], _join(path, "hosts"))
+            written = self.expand(spec["hosts"], _join(path, "hosts"))
+            for host in written:
+                check_host(host, _join(path, "hosts"))
             if len(written) == len(daemon_names) and len(names) != len(daemon_names):
                 size = len(names) // len(daemon_names)
                 hosts = [host for host in written for _copy in range(size)]
             else:
                 hosts = broadcast(written, len(names), _join(path, "hosts"), "hosts", "endpoint names")
-        xprt = self.string(spec.get("xprt") or "sock", _join(path, "xprt"))
+        xprt = parse_xprt(spec.get("xprt") or "sock", _join(path, "xprt"))
         bind_all = bool(self.optional(spec, "bind_all", path, parse_bool))
         maestro_comm = bool(self.optional(spec, "maestro_comm", path, parse_bool))
         auth = self.auth(spec.get("auth"), _join(path, "auth"))
@@ -356,11 +460,9 @@ class _Builder:
             for name in block:
                 host = hosts[position] if hosts else daemon_hosts[daemon_index]
                 port = ports_typed[position]
-                if isinstance(port, int) and not 0 < port < 65536:
-                    raise ClusterError(_join(path, "ports"), "port %d is out of range" % port)
                 endpoints.append(Endpoint(
                     name=name, daemon=daemon_names[daemon_index], port=port, xprt=xprt, host=host,
-                    listen_host="0.0.0.0" if bind_all else host, maestro_comm=maestro_comm, auth=auth))
+                    listen_host=ANY_ADDRESS if bind_all else host, maestro_comm=maestro_comm, auth=auth))
                 position += 1
             result.append(endpoints)
         return result
@@ -368,7 +470,8 @@ class _Builder:
     def plugin_instance(self, key: str, spec, path: str, legacy: bool = False) -> PluginInstance:
         spec = self.mapping(spec, path)
         self.warn_unknown(spec, path, ("name", "interval", "offset", "perm", "config", "plugin", "daemons"))
-        plugin = self.string(self.required(spec, "name", path), _join(path, "name"))
+        check_name(key, path, "plugin instance name")
+        plugin = self.name(self.required(spec, "name", path), _join(path, "name"), "plugin")
         config_value = spec.get("config", [])
         if config_value is None:
             config_value = []
@@ -380,13 +483,19 @@ class _Builder:
             if isinstance(item, dict):
                 config.append(self.config_dict(item, item_path))
             elif isinstance(item, str):
+                # attr=value words: ldmsd splits them at spaces, so only the words are checked
+                for word in item.split(" "):
+                    if word:
+                        check_key(word.partition("=")[0], item_path)
+                        check_value(word, item_path)
                 config.append(item)
             else:
                 raise ClusterError(item_path, "expected a mapping or a string, got %s" % _kind(item))
+        interval = self.optional(spec, "interval", path, parse_interval_us)
+        offset = self.optional(spec, "offset", path, parse_time_us)
+        check_offset(DEFAULT_SAMPLE_INTERVAL_US if interval is None else interval, offset, _join(path, "offset"))
         return PluginInstance(
-            key=key, plugin=plugin,
-            interval=self.optional(spec, "interval", path, parse_time_us),
-            offset=self.optional(spec, "offset", path, parse_time_us),
+            key=key, plugin=plugin, interval=interval, offset=offset,
             perm=self.optional(spec, "perm", path, parse_perm),
             config=config, path=path)
 
@@ -394,6 +503,7 @@ class _Builder:
         result = {}
         for key, value in item.items():
             key_path = _join(path, str(key))
+            check_key(key, key_path)
             if value is None:
                 result[str(key)] = None
             elif isinstance(value, list):
@@ -416,7 +526,7 @@ class _Builder:
             for index, spec in enumerate(value):
                 path = "plugins[%d]" % index
                 spec = self.mapping(spec, path)
-                key = self.string(self.required(spec, "name", path), _join(path, "name"))
+                key = self.name(self.required(spec, "name", path), _join(path, "name"), "plugin")
                 result[key] = self.plugin_instance(key, spec, path)
             return result
         for key, spec in self.mapping(value, "plugins").items():
@@ -424,7 +534,7 @@ class _Builder:
         return result
 
     def daemon_refs(self, value, path: str, daemons: Dict[str, Daemon]) -> List[str]:
-        names = expand(value, path)
+        names = self.expand(value, path)
         for name in names:
             if name not in daemons:
                 raise ClusterError(path, "daemon %r is not defined in daemons" % name)
@@ -433,15 +543,20 @@ class _Builder:
     def advertise(self, value, path: str, group_daemons: List[str]) -> Advertise:
         spec = self.mapping(value, path)
         self.warn_unknown(spec, path, ("names", "hosts", "xprt", "port", "reconnect", "auth", "perm", "rail", "quota", "rx_rate"))
-        names = expand(self.required(spec, "names", path), _join(path, "names"))
+        names = self.expand(self.required(spec, "names", path), _join(path, "names"))
+        for name in names:
+            check_name(name, _join(path, "names"), "advertiser name")
         if len(names) != len(group_daemons):
             raise ClusterError(_join(path, "names"), "%d names for %d daemons" % (len(names), len(group_daemons)))
+        hosts = self.expand(self.required(spec, "hosts", path), _join(path, "hosts"))
+        for host in hosts:
+            check_host(host, _join(path, "hosts"))
         return Advertise(
             names=names,
-            hosts=expand(self.required(spec, "hosts", path), _join(path, "hosts")),
-            xprt=self.string(self.required(spec, "xprt", path), _join(path, "xprt")),
-            port=parse_int(self.required(spec, "port", path), _join(path, "port"), minimum=1),
-            reconnect=parse_time_us(self.required(spec, "reconnect", path), _join(path, "reconnect")),
+            hosts=hosts,
+            xprt=parse_xprt(self.required(spec, "xprt", path), _join(path, "xprt")),
+            port=parse_port(self.required(spec, "port", path), _join(path, "port")),
+            reconnect=parse_interval_us(self.required(spec, "reconnect", path), _join(path, "reconnect")),
             auth=self.auth(spec.get("auth"), _join(path, "auth")),
             perm=self.optional(spec, "perm", path, parse_perm),
             rail=self.optional(spec, "rail", path, parse_int),
@@ -461,7 +576,7 @@ class _Builder:
             for p_index, item in enumerate(self.sequence(self.required(spec, "plugins", path), _join(path, "plugins"))):
                 item_path = "%s.plugins[%d]" % (path, p_index)
                 if isinstance(item, dict):  # legacy inline plugin
-                    key = self.string(self.required(item, "name", item_path), _join(item_path, "name"))
+                    key = self.name(self.required(item, "name", item_path), _join(item_path, "name"), "plugin")
                     instance = self.plugin_instance(key, item, item_path, legacy=True)
                 else:
                     key = self.string(item, item_path)
@@ -489,10 +604,14 @@ class _Builder:
         producers = spec.get("producers")
         if producers is None:
             regexes = [".*"]
-        elif isinstance(producers, list):
-            regexes = [self.string(item, "%s.producers[%d]" % (path, i)) for i, item in enumerate(producers)]
         else:
-            regexes = [self.string(producers, _join(path, "producers"))]
+            written = producers if isinstance(producers, list) else [producers]
+            regexes = []
+            for i, item in enumerate(written):
+                item_path = "%s.producers[%d]" % (path, i) if isinstance(producers, list) else _join(path, "producers")
+                regexes += names_or_regex(self.string(item, item_path), item_path)
+            if not regexes:
+                raise ClusterError(_join(path, "producers"), "empty list (leave it out to match every producer)")
         sets = []
         for s_index, item in enumerate(self.sequence(spec.get("sets") or [], _join(path, "sets"))):
             item_path = "%s.sets[%d]" % (path, s_index)
@@ -502,10 +621,12 @@ class _Builder:
             if field_name not in SET_FIELDS:
                 raise ClusterError(_join(item_path, "field"), "must be inst or schema, got %r" % field_name)
             sets.append((regex, field_name))
+        interval = parse_interval_us(self.required(spec, "interval", path), _join(path, "interval"))
+        offset = self.optional(spec, "offset", path, parse_time_us)
+        check_offset(interval, offset, _join(path, "offset"))
         return Updater(
-            name=self.string(spec.get("name") or name, _join(path, "name")),
-            interval=parse_time_us(self.required(spec, "interval", path), _join(path, "interval")),
-            offset=self.optional(spec, "offset", path, parse_time_us),
+            name=self.name(spec.get("name") or name, _join(path, "name"), "updater name"),
+            interval=interval, offset=offset,
             mode=mode, perm=self.optional(spec, "perm", path, parse_perm),
             producers=regexes, sets=sets, path=path)
 
@@ -514,12 +635,12 @@ class _Builder:
         self.warn_unknown(spec, path, ("daemons", "endpoints", "reconnect", "type", "perm", "rail", "quota",
                                        "credits", "rx_rate", "cache_ip", "updaters", "auth"))
         peer_daemons = self.daemon_refs(self.required(spec, "daemons", path), _join(path, "daemons"), daemons)
-        endpoint_names = expand(self.required(spec, "endpoints", path), _join(path, "endpoints"))
+        endpoint_names = self.expand(self.required(spec, "endpoints", path), _join(path, "endpoints"))
         by_name = {ep.name: ep for name in peer_daemons for ep in daemons[name].endpoints}
         producer_type = self.string(self.required(spec, "type", path), _join(path, "type"))
         if producer_type not in PRODUCER_TYPES:
             raise ClusterError(_join(path, "type"), "unknown producer type %r (use %s)" % (producer_type, ", ".join(PRODUCER_TYPES)))
-        reconnect = parse_time_us(self.required(spec, "reconnect", path), _join(path, "reconnect"))
+        reconnect = parse_interval_us(self.required(spec, "reconnect", path), _join(path, "reconnect"))
         quota = self.optional(spec, "quota", path, parse_int)
         if quota is None and spec.get("credits") is not None:
             self.warnings.append("%s.credits: renamed to quota in LDMS 4.5; read as quota" % path)
@@ -557,7 +678,7 @@ class _Builder:
         if listen_type is not None and listen_type not in ("active", "passive"):
             raise ClusterError(_join(path, "type"), "must be active or passive, got %r" % listen_type)
         listen = PrdcrListen(
-            name=self.string(self.required(spec, "name", path), _join(path, "name")),
+            name=self.name(self.required(spec, "name", path), _join(path, "name"), "producer listener name"),
             regex=self.optional(spec, "regex", path, self.string),
             ip=self.optional(spec, "ip", path, self.string),
             disable_start=self.optional(spec, "disable_start", path, parse_bool),
@@ -565,10 +686,10 @@ class _Builder:
             rx_rate=self.optional(spec, "rx_rate", path, parse_int),
             rail=self.optional(spec, "rail", path, parse_int),
             type=listen_type,
-            advertiser_xprt=self.optional(spec, "advertiser_xprt", path, self.string),
-            advertiser_port=self.optional(spec, "advertiser_port", path, parse_int),
+            advertiser_xprt=self.optional(spec, "advertiser_xprt", path, parse_xprt),
+            advertiser_port=self.optional(spec, "advertiser_port", path, parse_port),
             advertiser_auth=auth.name if auth else None,
-            reconnect=self.optional(spec, "reconnect", path, parse_time_us),
+            reconnect=self.optional(spec, "reconnect", path, parse_interval_us),
         )
         updaters = []
         for u_index, item in enumerate(self.sequence(spec.get("updaters") or [], _join(path, "updaters"))):
@@ -590,17 +711,22 @@ class _Builder:
     def aggregators(self, value, daemons, plugins) -> List[AggregatorGroup]:
         groups = []
         counter = [0]  # updater names are numbered across the whole file, as LDMS does
+        seen_producers: Dict[str, str] = {}  # one producer is pulled by one group
         for index, spec in enumerate(self.sequence(value or [], "aggregators")):
             path = "aggregators[%d]" % index
             spec = self.mapping(spec, path)
             self.warn_unknown(spec, path, ("daemons", "peers", "prdcr_listen", "subscribe", "advertise", "plugins"))
             key = self.string(self.required(spec, "daemons", path), _join(path, "daemons"))
             group = AggregatorGroup(key=key, daemons=self.daemon_refs(key, _join(path, "daemons"), daemons), path=path)
-            seen_producers: Dict[str, str] = {}
+            members = set(group.daemons)
             for p_index, peer in enumerate(self.sequence(spec.get("peers") or [], _join(path, "peers"))):
                 peer_path = "%s.peers[%d]" % (path, p_index)
                 producers, updaters = self.peers(peer, peer_path, daemons, counter)
+                if not producers:
+                    raise ClusterError(_join(peer_path, "endpoints"), "no endpoints to pull from")
                 for producer in producers:
+                    if producer.daemon in members:
+                        raise ClusterError(_join(peer_path, "daemons"), "aggregator %r would pull from itself" % producer.daemon)
                     if producer.name in seen_producers:
                         raise ClusterError(_join(peer_path, "endpoints"), "producer %r is already listed in %s"
                                            % (producer.name, seen_producers[producer.name]))
@@ -653,18 +779,20 @@ class _Builder:
         for group in groups:
             group.level = level(group)
 
-    def stores(self, value, daemons, plugins) -> List[StorePolicy]:
+    def stores(self, value, daemons, plugins, aggregators: List[AggregatorGroup]) -> List[StorePolicy]:
         if value is None:
             return []
         policies = []
+        aggregator_names = {name for group in aggregators for name in group.daemons}
         if isinstance(value, list):  # legacy: a list with inline plugins
             items = []
             for index, spec in enumerate(value):
                 path = "stores[%d]" % index
                 spec = self.mapping(spec, path)
-                items.append((self.string(self.required(spec, "name", path), _join(path, "name")), spec, path))
+                items.append((self.name(self.required(spec, "name", path), _join(path, "name"), "storage policy name"), spec, path))
         else:
-            items = [(str(name), spec, "stores.%s" % name) for name, spec in self.mapping(value, "stores").items()]
+            items = [(check_name(name, "stores.%s" % name, "storage policy name"), spec, "stores.%s" % name)
+                     for name, spec in self.mapping(value, "stores").items()]
         names = set()
         for name, spec, path in items:
             spec = self.mapping(spec, path)
@@ -675,13 +803,14 @@ class _Builder:
             names.add(name)
             plugin_value = self.required(spec, "plugin", path)
             if isinstance(plugin_value, dict):  # legacy inline store plugin
-                key = self.string(self.required(plugin_value, "name", _join(path, "plugin")), _join(path, "plugin.name"))
+                key = self.name(self.required(plugin_value, "name", _join(path, "plugin")), _join(path, "plugin.name"), "plugin")
                 plugin = self.plugin_instance(key, plugin_value, _join(path, "plugin"), legacy=True)
             else:
                 key = self.string(plugin_value, _join(path, "plugin"))
                 if key not in plugins:
                     raise ClusterError(_join(path, "plugin"), "store plugin %r is not defined in plugins" % key)
                 plugin = plugins[key]
+            self.store_options(plugin, path)
             schema = self.optional(spec, "schema", path, self.string)
             decomposition = self.optional(spec, "decomposition", path, self.string)
             regex = self.optional(spec, "regex", path, self.string)
@@ -689,26 +818,46 @@ class _Builder:
                 raise ClusterError(_join(path, "schema"), "required key is missing (or give decomposition)")
             if decomposition is not None and (schema is None) == (regex is None):
                 raise ClusterError(path, "with decomposition, give exactly one of schema or regex")
+            store_daemons = self.daemon_refs(self.required(spec, "daemons", path), _join(path, "daemons"), daemons)
+            for daemon in store_daemons:
+                if daemon not in aggregator_names:
+                    # A storage policy stores what updaters pull; a sampler has none.
+                    raise ClusterError(_join(path, "daemons"), "%r is not an aggregator: a storage policy runs on aggregators" % daemon)
             policies.append(StorePolicy(
                 name=name,
-                daemons=self.daemon_refs(self.required(spec, "daemons", path), _join(path, "daemons"), daemons),
+                daemons=store_daemons,
                 plugin=plugin,
                 container=self.string(self.required(spec, "container", path), _join(path, "container")),
                 schema=schema, decomposition=decomposition, regex=regex,
-                flush=self.optional(spec, "flush", path, parse_time_us),
+                flush=self.optional(spec, "flush", path, parse_interval_us),
                 perm=self.optional(spec, "perm", path, parse_perm), path=path))
         return policies
 
+    def store_options(self, plugin: PluginInstance, path: str):
+        """The config option a store plugin cannot start without."""
+        needed = STORE_REQUIRED.get(plugin.plugin)
+        if not needed:
+            return
+        given = {key for item in plugin.config if isinstance(item, dict) for key in item}
+        given.update(word.partition("=")[0] for item in plugin.config if isinstance(item, str) for word in item.split())
+        if not given.intersection(needed):
+            raise ClusterError(_join(plugin.path, "config"), "%s needs %s in its config (used by %s)"
+                               % (plugin.plugin, " or ".join(needed), path))
 
-def build_cluster(data) -> Cluster:
-    """Validate a loaded cluster file and return the model."""
+
+def build_cluster(data, strict: bool = True) -> Cluster:
+    """Validate a loaded cluster file and return the model.
+
+    ``strict=False`` turns unknown keys (typos) into warnings.
+    """
     if not isinstance(data, dict):
         raise ClusterError("<top>", "a cluster file is a mapping with daemons, aggregators, samplers, plugins, stores; got %s" % _kind(data))
-    builder = _Builder()
-    builder.warn_unknown({k: v for k, v in data.items() if not str(k).startswith(".")}, "",
-                         ("daemons", "aggregators", "samplers", "plugins", "stores", "plugin", "ldms_config",
-                          "compose", "groups", "keyed_groups", "vars", "strict", "leading_separator",
-                          "use_extra_vars", "defaults"))
+    builder = _Builder(strict)
+    for key in data:
+        # Other top-level keys are scratch pads for anchors (LDMS files use defaults:);
+        # one that looks like a section is a typo.
+        if key not in TOP_LEVEL_KEYS and difflib.get_close_matches(str(key), SECTIONS, n=1, cutoff=0.8):
+            builder.unknown(key, "", SECTIONS, "top-level key")
     daemons = builder.daemons(builder.required(data, "daemons", ""))
     plugins = builder.plugins(data.get("plugins"))
     aggregators = builder.aggregators(data.get("aggregators"), daemons, plugins)
@@ -721,7 +870,7 @@ def build_cluster(data) -> Cluster:
                 path = "plugins[%d]" % index
                 names = builder.daemon_refs(spec["daemons"], _join(path, "daemons"), daemons)
                 legacy_plugin_groups.append(SamplerGroup(daemons=names, plugins=[plugins[str(spec["name"])]], path=path))
-    stores = builder.stores(data.get("stores"), daemons, plugins)
+    stores = builder.stores(data.get("stores"), daemons, plugins, aggregators)
     return Cluster(daemons=daemons, plugins=plugins, samplers=samplers + legacy_plugin_groups,
                    aggregators=aggregators, stores=stores, warnings=builder.warnings)
 

@@ -29,10 +29,15 @@ def resolve_cluster_file(path: str) -> Tuple[str, dict]:
     return os.path.abspath(path), data
 
 
-def load_cluster(path: str) -> Tuple[str, Cluster]:
-    """Load and validate a cluster file (or an inventory file pointing at one)."""
+def load_cluster(path: str, strict: bool = True) -> Tuple[str, Cluster]:
+    """Load and validate a cluster file (or an inventory file pointing at one).
+
+    ``strict=False`` turns unknown keys into warnings.
+    """
     source, data = resolve_cluster_file(path)
     try:
-        return source, build_cluster(data)
+        return source, build_cluster(data, strict=strict)
     except ClusterError as exc:
         raise ClusterError("%s: %s" % (source, exc.path) if exc.path else source, exc.problem)
+    except (RecursionError, MemoryError) as exc:
+        raise ClusterError(source, "the cluster file is too large or too deeply nested (%s)" % type(exc).__name__)

@@ -10,9 +10,15 @@ client that sends requests over the control API.
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, NamedTuple, Optional, Tuple, Union
 
 AttrValue = Optional[str]
+
+# ldmsd reads a file line by line (a trailing backslash joins the next) and
+# splits a line into attributes at spaces and tabs.
+_LINE_BREAKER = re.compile(r"[\x00-\x1f\x7f]|\\$")
+_SPLITS = re.compile(r"[ \t]")
 Attrs = Tuple[Tuple[str, AttrValue], ...]
 
 
@@ -57,8 +63,17 @@ class Command(NamedTuple):
         return dict(self.attrs)
 
     def text(self) -> str:
-        """The ldmsd config-file line for this command."""
-        return " ".join([self.verb] + [key if value is None else key + "=" + value for key, value in self.attrs])
+        """The ldmsd config-file line for this command.
+
+        The last guard before a file: values are checked where they are read
+        (with their YAML path), and a line that ldmsd would read as more than
+        this command is never written.
+        """
+        line = " ".join([self.verb] + [key if value is None else key + "=" + value for key, value in self.attrs])
+        if _LINE_BREAKER.search(line) or any(_SPLITS.search(key if value is None else value) for key, value in self.attrs):
+            raise ValueError("refusing to write an ldmsd line that would not read back as one %s command: %r"
+                             % (self.verb, line))
+        return line
 
     def __str__(self) -> str:  # pragma: no cover - convenience
         return self.text()

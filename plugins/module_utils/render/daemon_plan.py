@@ -17,6 +17,8 @@ from typing import Dict, List, Optional
 from ansible_collections.hpc.ldms.plugins.module_utils.balance.sticky import balance
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import (
+    COMPONENT_ID_ENV,
+    DEFAULT_COMPONENT_ID,
     AggregatorGroup,
     Auth,
     Cluster,
@@ -78,7 +80,7 @@ def group_assignments(cluster: Cluster, previous: Optional[Dict[str, Dict[str, s
     return results
 
 
-def _sampler_item(instance: PluginInstance, daemon: str) -> dict:
+def _sampler_item(instance: PluginInstance, daemon: str, sampler: bool = True) -> dict:
     config = [dict(item) if isinstance(item, dict) else item for item in instance.config]
     first_dict = next((item for item in config if isinstance(item, dict)), None)
     if first_dict is None and not config:
@@ -88,6 +90,10 @@ def _sampler_item(instance: PluginInstance, daemon: str) -> dict:
         # Without these the set would have no producer or instance name.
         first_dict.setdefault("producer", daemon)
         first_dict.setdefault("instance", "%s/%s" % (daemon, instance.key))
+        if sampler and not any(isinstance(item, dict) and "component_id" in item for item in config) \
+                and not any(isinstance(item, str) and "component_id=" in item for item in config):
+            # Without it every row says 0; each deploy mode sets COMPID per daemon.
+            first_dict["component_id"] = DEFAULT_COMPONENT_ID
     item = {"name": instance.key, "plugin": instance.plugin, "config": config}
     if instance.interval is not None:
         item["interval"] = instance.interval
@@ -122,6 +128,9 @@ class Planner:
         self.cluster = cluster
         self.assignments = assignments
         self.levels = cluster.levels()
+        # COMPID: the daemon's position in the cluster file (1, 2, ...), unique and
+        # kept while daemons are only appended; the file's environment may set it.
+        self.component_ids = {name: position for position, name in enumerate(cluster.daemons, 1)}
         # Membership indexes: scanning every group's daemon list per daemon
         # is quadratic at 30,000 daemons.
         self.sampler_groups = _index((name, group) for group in cluster.samplers for name in group.daemons)
@@ -152,6 +161,8 @@ class Planner:
         return auth.name
 
     def startup(self, plan: DaemonPlan, daemon: Daemon):
+        if not any(key == COMPONENT_ID_ENV for key, _value in daemon.environment):
+            plan.startup.append(Command("env", ((COMPONENT_ID_ENV, str(self.component_ids[daemon.name])),)))
         for key, value in daemon.environment:
             plan.startup.append(Command("env", (("%s" % key, value),)))
         for key, value in daemon.options:
@@ -227,7 +238,7 @@ class Planner:
         for instance in group.plugins:
             if instance.key not in loaded:
                 loaded.add(instance.key)
-                plan.aggregator_plugins.append(_sampler_item(instance, daemon.name))
+                plan.aggregator_plugins.append(_sampler_item(instance, daemon.name, sampler=False))
         for updater in group.updaters:
             plan.updaters.append(_drop_none({
                 "name": updater.name, "interval": updater.interval, "offset": updater.offset,

@@ -11,29 +11,57 @@ resource modules' ``commands`` and ``state: rendered`` all come from here.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
-from ansible_collections.hpc.ldms.plugins.module_utils.cluster.values import parse_bool, parse_int, parse_perm, parse_time_us
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.hostlists import ere_escape
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.values import (  # noqa: F401 - DEFAULT_... is read from here
+    DEFAULT_SAMPLE_INTERVAL_US,
+    check_host,
+    check_key,
+    check_name,
+    check_offset,
+    check_value,
+    parse_bool,
+    parse_int,
+    parse_interval_us,
+    parse_perm,
+    parse_port,
+    parse_time_us,
+    parse_xprt,
+)
 from ansible_collections.hpc.ldms.plugins.module_utils.render.commands import Command, as_text
-
-DEFAULT_SAMPLE_INTERVAL_US = 1000000  # ldmsd's own default
-
-
-_ERE_SPECIAL = re.compile(r"([.\[\]()*+?{}|^$\\])")
 
 
 def exact_names_regex(names: List[str]) -> str:
     """A POSIX extended regex (what ldmsd's regcomp takes) matching exactly these names."""
-    return "^(%s)$" % "|".join(_ERE_SPECIAL.sub(r"\\\1", name) for name in names)
+    return "^(%s)$" % "|".join(ere_escape(name) for name in names)
 
 
 def _text(value, path):
-    if isinstance(value, (dict, list, bool)) or value is None:
+    """One ldmsd attribute value (no space, newline or control character)."""
+    if isinstance(value, (dict, list, bool, float)) or value is None:
         raise ClusterError(path, "expected a string, got %r" % (value,))
-    return str(value)
+    return check_value(str(value), path)
+
+
+def _name(value, path):
+    return check_name(_text(value, path), path)
+
+
+def _config_dict(item: dict, path: str) -> dict:
+    result = {}
+    for key, value in item.items():
+        key_path = "%s.%s" % (path, key)
+        check_key(key, key_path)
+        if isinstance(value, list):
+            result[key] = [_text(v, "%s[%d]" % (key_path, i)) for i, v in enumerate(value)]
+        elif value is None or isinstance(value, bool):
+            result[key] = value
+        else:
+            result[key] = _text(value, key_path)
+    return result
 
 
 def _regex_list(value, path):
@@ -66,8 +94,12 @@ def _config(value, path):
     for index, item in enumerate(items):
         item_path = "%s[%d]" % (path, index) if isinstance(value, list) else path
         if isinstance(item, dict):
-            result.append(dict(item))
+            result.append(_config_dict(item, item_path))
         elif isinstance(item, str):
+            for word in item.split(" "):  # attr=value words, split by ldmsd at spaces
+                if word:
+                    check_key(word.partition("=")[0], item_path)
+                    check_value(word, item_path)
             result.append(item)
         else:
             raise ClusterError(item_path, "expected a mapping or a string")
@@ -77,7 +109,14 @@ def _config(value, path):
 def _dict(value, path):
     if not isinstance(value, dict):
         raise ClusterError(path, "expected a mapping")
-    return dict(value)
+    return _config_dict(value, path)
+
+
+def _listen_type(value, path):
+    text = _text(value, path)
+    if text not in ("active", "passive"):
+        raise ClusterError(path, "must be active or passive, got %r" % text)
+    return text
 
 
 def _strings(value, path):
@@ -122,41 +161,41 @@ class ObjectKind:
 
 KINDS: Dict[str, ObjectKind] = {kind.name: kind for kind in (
     ObjectKind("producers", (
-        ("name", _text), ("host", _text), ("port", parse_int), ("xprt", _text), ("type", _producer_type),
-        ("reconnect", parse_time_us), ("perm", parse_perm), ("auth", _text), ("rail", parse_int),
+        ("name", _name), ("host", check_host), ("port", parse_port), ("xprt", parse_xprt), ("type", _producer_type),
+        ("reconnect", parse_interval_us), ("perm", parse_perm), ("auth", _name), ("rail", parse_int),
         ("quota", parse_int), ("rx_rate", parse_int), ("cache_ip", parse_bool)),
         required=("name", "host", "port", "reconnect"), defaults=(("xprt", "sock"), ("type", "active")),
         add="prdcr_add", start="prdcr_start", stop="prdcr_stop", delete="prdcr_del"),
     ObjectKind("updaters", (
-        ("name", _text), ("interval", parse_time_us), ("offset", parse_time_us), ("mode", _mode),
+        ("name", _name), ("interval", parse_interval_us), ("offset", parse_time_us), ("mode", _mode),
         ("perm", parse_perm), ("producers", _regex_list), ("sets", _sets)),
         required=("name", "interval"), defaults=(("mode", "pull"), ("producers", [".*"]), ("sets", [])),
         add="updtr_add", start="updtr_start", stop="updtr_stop", delete="updtr_del"),
     ObjectKind("storage_policies", (
-        ("name", _text), ("plugin", _text), ("container", _text), ("schema", _text), ("regex", _text),
-        ("decomposition", _text), ("perm", parse_perm), ("flush", parse_time_us), ("producers", _regex_list),
+        ("name", _name), ("plugin", _name), ("container", _text), ("schema", _text), ("regex", _text),
+        ("decomposition", _text), ("perm", parse_perm), ("flush", parse_interval_us), ("producers", _regex_list),
         ("metrics", _strings), ("plugin_config", _dict)),
         required=("name", "plugin", "container"), defaults=(("producers", []), ("metrics", [])),
         add="strgp_add", start="strgp_start", stop="strgp_stop", delete="strgp_del"),
     ObjectKind("samplers", (
-        ("name", _text), ("plugin", _text), ("interval", parse_time_us), ("offset", parse_time_us),
+        ("name", _name), ("plugin", _name), ("interval", parse_interval_us), ("offset", parse_time_us),
         ("config", _config)),
         required=("name",), defaults=(("config", []),),
         add="load", start="start", stop="stop", delete="term"),
     ObjectKind("aggregator_plugins", (
-        ("name", _text), ("plugin", _text), ("interval", parse_time_us), ("offset", parse_time_us),
+        ("name", _name), ("plugin", _name), ("interval", parse_interval_us), ("offset", parse_time_us),
         ("config", _config)),
         required=("name",), defaults=(("config", []),),
         add="load", start="start", stop="stop", delete="term"),
     ObjectKind("advertisers", (
-        ("name", _text), ("host", _text), ("xprt", _text), ("port", parse_int), ("reconnect", parse_time_us),
-        ("auth", _text), ("perm", parse_perm), ("rail", parse_int), ("quota", parse_int), ("rx_rate", parse_int)),
+        ("name", _name), ("host", check_host), ("xprt", parse_xprt), ("port", parse_port), ("reconnect", parse_interval_us),
+        ("auth", _name), ("perm", parse_perm), ("rail", parse_int), ("quota", parse_int), ("rx_rate", parse_int)),
         required=("name", "host", "port", "reconnect"), defaults=(("xprt", "sock"),),
         add="advertiser_add", start="advertiser_start", stop="advertiser_stop", delete="advertiser_del"),
     ObjectKind("prdcr_listeners", (
-        ("name", _text), ("regex", _text), ("ip", _text), ("disable_start", parse_bool), ("quota", parse_int),
-        ("rx_rate", parse_int), ("type", _text), ("advertiser_xprt", _text), ("advertiser_port", parse_int),
-        ("advertiser_auth", _text), ("rail", parse_int), ("reconnect", parse_time_us)),
+        ("name", _name), ("regex", _text), ("ip", _text), ("disable_start", parse_bool), ("quota", parse_int),
+        ("rx_rate", parse_int), ("type", _listen_type), ("advertiser_xprt", parse_xprt), ("advertiser_port", parse_port),
+        ("advertiser_auth", _name), ("rail", parse_int), ("reconnect", parse_interval_us)),
         required=("name",),
         add="prdcr_listen_add", start="prdcr_listen_start", stop="prdcr_listen_stop", delete="prdcr_listen_del"),
     ObjectKind("subscriptions", (
@@ -190,6 +229,9 @@ def normalize_item(kind: str, item: dict, path: str) -> dict:
         raise ClusterError(path + ".schema", "give schema, or regex with decomposition")
     if kind in ("samplers", "aggregator_plugins"):
         result.setdefault("plugin", result["name"])
+    if "offset" in result:
+        interval = result.get("interval", DEFAULT_SAMPLE_INTERVAL_US if kind == "samplers" else None)
+        check_offset(interval, result["offset"], path + ".offset")
     return result
 
 

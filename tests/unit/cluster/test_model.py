@@ -100,12 +100,17 @@ def test_example_cluster_is_valid():
 def test_host_broadcast_and_n_times_k_endpoints():
     data = base()
     data["daemons"][0]["hosts"] = "bighost"
-    data["daemons"][0]["endpoints"] = [{"names": "sampler-[1-10]-[411-412]", "ports": "[411-412]"}]
+    # Daemons sharing a host need ports of their own: one port per endpoint name.
+    data["daemons"][0]["endpoints"] = [{"names": "sampler-[1-10]-[411-412]", "ports": "[10001-10020]"}]
     data["aggregators"][0]["peers"][0]["endpoints"] = "sampler-[1-10]-411"
     cluster = build_cluster(data)
     daemon = cluster.daemons["sampler-3"]
     assert daemon.host == "bighost"
-    assert [(e.name, e.port) for e in daemon.endpoints] == [("sampler-3-411", 411), ("sampler-3-412", 412)]
+    assert [(e.name, e.port) for e in daemon.endpoints] == [("sampler-3-411", 10005), ("sampler-3-412", 10006)]
+    # k ports for N daemons' k endpoints each: every daemon gets the same k, which on one host collide.
+    data["daemons"][0]["endpoints"] = [{"names": "sampler-[1-10]-[411-412]", "ports": "[411-412]"}]
+    with pytest.raises(ClusterError, match=r"daemons\[0\].endpoints: daemons 'sampler-1' and 'sampler-2' both listen on host bighost port 411"):
+        build_cluster(data)
 
 
 @pytest.mark.parametrize("mutate, expected", [
@@ -146,13 +151,38 @@ def test_not_a_mapping():
     assert error_of(["a"]).startswith("<top>: a cluster file is a mapping")
 
 
-def test_unknown_keys_warn():
+def test_unknown_keys_warn_when_not_strict():
     data = base()
     data["samplers"][0]["colour"] = "blue"
     data["daemons"][0]["endpoints"][0]["speed"] = 1
-    warnings = build_cluster(data).warnings
-    assert "samplers[0]: unknown key 'colour' ignored" in warnings
-    assert "daemons[0].endpoints[0]: unknown key 'speed' ignored" in warnings
+    warnings = build_cluster(data, strict=False).warnings
+    assert "samplers[0].colour: unknown key 'colour' ignored" in warnings
+    assert "daemons[0].endpoints[0].speed: unknown key 'speed' ignored" in warnings
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda d: d["plugins"]["meminfo1"].update(intervall="10s"),
+     "plugins.meminfo1.intervall: unknown key 'intervall' (did you mean 'interval'?)"),
+    (lambda d: d["daemons"][0]["endpoints"][0].update(speed=1), "daemons[0].endpoints[0].speed: unknown key 'speed'"),
+    (lambda d: d.update(sampler=d.pop("samplers")), "sampler: unknown top-level key 'sampler' (did you mean 'samplers'?)"),
+    (lambda d: d.update(aggregator=[]), "aggregator: unknown top-level key 'aggregator' (did you mean 'aggregators'?)"),
+    (lambda d: d["aggregators"][0]["peers"][0]["updaters"][0].update(intervl="1s"),
+     "aggregators[0].peers[0].updaters[0].intervl: unknown key 'intervl' (did you mean 'interval'?)"),
+])
+def test_typos_are_errors_with_a_suggestion(mutate, expected):
+    data = base()
+    mutate(data)
+    with pytest.raises(ClusterError) as info:
+        build_cluster(data)
+    assert str(info.value) == expected
+
+
+def test_scratch_pad_top_level_keys_stay_allowed():
+    data = base()
+    data["defaults"] = {"anything": 1}
+    data["comment_hosts"] = "----"
+    cluster = build_cluster(data)
+    assert cluster.warnings == []
 
 
 def test_anchors_and_merge_keys():
@@ -168,7 +198,7 @@ extra: &more
     data["plugins"]["vmstat1"] = load_text("a: &c {interval: 2s}\nb:\n  <<: *c\n  name: vmstat\n")["b"]
     cluster = build_cluster(data)
     assert cluster.plugins["vmstat1"].interval == 2000000
-    assert "<top>: unknown key 'extra' ignored" in cluster.warnings
+    assert cluster.warnings == []  # top-level scratch pads for anchors are allowed
 
 
 def test_env_references_are_kept():

@@ -35,7 +35,7 @@ def test_ldmsd_config_filter(tmp_path):
     import os
     example = os.path.join(os.path.dirname(__file__), "..", "..", "..", "examples", "cluster.yaml")
     lines = ldmsd_config(example, daemon="l1-agg-4")
-    assert lines[0] == "auth_add name=munge1 plugin=munge"
+    assert lines[:2] == ["env COMPID=14", "auth_add name=munge1 plugin=munge"]
     assert sum(line.startswith("prdcr_add ") for line in lines) == 2
     with pytest.raises(AnsibleFilterError, match="daemon 'nope' is not in"):
         ldmsd_config(example, daemon="nope")

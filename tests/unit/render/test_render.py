@@ -117,10 +117,10 @@ def verbs(lines):
 def test_header_and_prelude_order():
     lines = lines_of(FEATURES, "samp-1")
     assert lines[0] == (HEADER % "features.yaml").rstrip("\n")
-    assert lines[1:5] == ["env FOO=bar", "option --set_memory 512M",
+    assert lines[1:6] == ["env COMPID=1", "env FOO=bar", "option --set_memory 512M",
                           "metric_sets_default_authz uid=0 gid=0 perm=0640", "msg_enable"]
-    assert lines[5].startswith("auth_add name=ovis plugin=ovis conf=/etc/secret.conf")
-    assert lines[6] == "listen xprt=sock port=411 auth=ovis host=n1"
+    assert lines[6].startswith("auth_add name=ovis plugin=ovis conf=/etc/secret.conf")
+    assert lines[7] == "listen xprt=sock port=411 auth=ovis host=n1"
 
 
 def test_sampler_plugins_loaded_once_with_defaults():
