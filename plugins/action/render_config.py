@@ -13,6 +13,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.source import load_cluster
+from ansible_collections.hpc.ldms.plugins.module_utils.fileio import read_regular_text
 from ansible_collections.hpc.ldms.plugins.module_utils.render.summary import render_summary
 from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import render_to_dir
 
@@ -54,6 +55,6 @@ class ActionModule(ActionBase):
             result["warnings"] = list(cluster.warnings)
         if self._task.diff and rendered.written and not self._task.check_mode:
             result["diff"] = [{"before_header": name, "after_header": name,
-                               "after": open(os.path.join(args["dest"], name), encoding="utf-8").read()}
+                               "after": read_regular_text(os.path.join(args["dest"], name)) or ""}
                               for name in rendered.written[:20]]
         return result

@@ -128,6 +128,13 @@ missing_sets:
   returned: success
   type: list
   elements: dict
+state_discarded:
+  description:
+    - Set when the saved state could not be used (not JSON, or not of the expected shape), as
+      C({location, kept_as, problem}); the state was moved aside to C(kept_as) (null in check mode) and the run
+      started from the cluster file alone. A warning says the same.
+  returned: success
+  type: dict
 commands:
   description: Daemon name to the commands sent to it (or that would be sent in check mode).
   returned: success
@@ -159,6 +166,12 @@ from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.state import (
 )
 
 REPORT_FILE = "reconcile-report.json"
+
+
+def state_notice(discarded: dict) -> str:
+    kept = ("it was moved aside to %s" % discarded["kept_as"]) if discarded["kept_as"] else "it would be moved aside"
+    return ("the reconcile state %s could not be used (%s): %s, and this run started from the cluster file alone"
+            % (discarded["location"], discarded["problem"], kept))
 
 
 def main():
@@ -195,8 +208,10 @@ def main():
         else:
             store = FileState(params["state_dir"], lock_wait=params["lock_wait"])
         with store.locked():
-            state = store.load()
+            state = store.load(check=module.check_mode)
             report = Reconciler(cluster, state, options).run()
+            report["state_discarded"] = store.discarded
+            report["changed"] = report["changed"] or bool(store.discarded)
             if not module.check_mode:
                 store.save(state)
                 os.makedirs(params["state_dir"], exist_ok=True)
@@ -206,6 +221,10 @@ def main():
     except (StateError, LdmsdError, OSError) as exc:
         module.fail_json(msg="reconcile failed: %s" % exc, skipped=False)
     text = summary(report)
+    if store.discarded:
+        notice = state_notice(store.discarded)
+        module.warn(notice)
+        text += "\n" + notice
     if report["failed_groups"] or report["errors"]:
         module.fail_json(msg=text, skipped=False, **report)
     module.exit_json(skipped=False, summary=text, **report)

@@ -6,6 +6,7 @@ an L1, restart it bare, and check what moved and what was left alone.
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -104,8 +105,19 @@ class Cluster:
         state = json.loads((self.state / "reconcile-state.json").read_text())
         return state["assignments"]["l1-[1-3]"]
 
+    def freeze(self, name):
+        """A hung daemon: its connections stay open, nothing answers."""
+        os.kill(self.processes[name].pid, signal.SIGSTOP)
+
+    def thaw(self, name):
+        os.kill(self.processes[name].pid, signal.SIGCONT)
+
+    def last_report(self):
+        return json.loads((self.state / "reconcile-report.json").read_text())
+
     def stop(self):
         for name in list(self.processes):
+            self.thaw(name)
             self.kill(name)
 
 
@@ -255,3 +267,61 @@ def test_etcd_backend_converges_and_refuses_without_quorum(cluster, tmp_path):
         assert json.loads((cluster.state / "reconcile-report.json").read_text())["changed"] is False
     finally:
         etcd.stop()
+
+
+def set_status(cluster, daemon):
+    from ansible_collections.hpc.ldms.plugins.module_utils.apply.client import LdmsdClient
+
+    client = LdmsdClient(port=cluster.ports[daemon], host="127.0.0.1", ldms_prefix=PREFIX)
+    try:
+        return client.status("prdcr_set_status")
+    finally:
+        client.close()
+
+
+def test_a_hung_l1_is_cut_off_at_the_l2_and_its_sets_flow_again(cluster):
+    cluster.reconcile()
+    before = cluster.assignment()
+    victim = max(L1, key=lambda agg: (sum(holder == agg for holder in before.values()), agg))
+    orphans = sorted(p for p, holder in before.items() if holder == victim)
+    orphan_sets = sorted(p[:-len("-ep")] + "/meminfo1" for p in orphans)
+    cluster.freeze(victim)
+    time.sleep(10)  # longer than 3 update intervals + 5 s of clock slack: its sets at the L2 are stale
+
+    # Not dead yet (dead_after=2): it cannot be configured, and its sets are frozen at the L2.
+    cluster.reconcile("-e", "ldms_settle=1", expect_failure=True)
+    hung = cluster.last_report()
+    assert hung["dead"] == [] and hung["unresponsive"] == [victim]
+    missing = {entry["set"]: entry for entry in hung["missing_sets"]}
+    assert sorted(missing) == orphan_sets, hung["missing_sets"]
+    for entry in missing.values():
+        assert entry["reason"] in ("stale", "aggregator unresponsive"), entry
+        assert "%s: does not answer" % victim in entry["detail"], entry
+    assert any(entry["reason"] == "stale" for entry in missing.values()), hung["missing_sets"]
+
+    # Dead: its producers move, and the L2's producer for it is stopped, which frees its frozen sets.
+    dead = cluster.reconcile()
+    assert dead["dead"] == [victim] and sorted(m["producer"] for m in dead["moved"]) == orphans
+    assert "prdcr_stop name=%s-ep" % victim in dead["commands"]["l2"], dead["commands"]
+    assert dead["missing_sets"] == [], dead["missing_sets"]
+    now = time.time()
+    at_l2 = [s for s in set_status(cluster, "l2") if s["inst_name"] in orphan_sets]
+    assert sorted(s["inst_name"] for s in at_l2) == orphan_sets, at_l2
+    for entry in at_l2:
+        assert entry["state"] == "READY" and entry["producer"] != victim + "-ep", entry
+        assert now - int(entry["timestamp.sec"]) < 8, entry
+
+    # Back: the L2 pulls from it again, and no sampler is held by two L1s.
+    cluster.thaw(victim)
+    time.sleep(2)
+    back = cluster.reconcile()
+    assert back["dead"] == [] and "prdcr_start name=%s-ep" % victim in back["commands"]["l2"], back["commands"]
+    assert back["missing_sets"] == [], back["missing_sets"]
+    running = {}
+    for agg in L1:
+        for producer in running_producers(cluster, agg):
+            running.setdefault(producer, []).append(agg)
+    assert all(len(holders) == 1 for holders in running.values()), running
+    assert sorted(running) == sorted(cluster.assignment())
+    again = cluster.reconcile()
+    assert again["changed"] is False and again["missing_sets"] == [], again

@@ -6,6 +6,13 @@ requests (JSON lines, from the drop-in ldmsd_communicator beside it) and for
 peers. Producers really connect to the daemons they name; updaters copy the
 set lists of connected producers; storage policies append CSV rows. Replies,
 errcodes and messages follow the captures of a real 4.5.3.
+
+A peer that stops answering (SIGSTOP) is what 4.5.3 shows for it: its
+producer stays CONNECTED (or CONNECTING, if it was not connected yet), its
+sets stay listed as UPDATING with their last update time, nothing of them is
+stored, and while they are held the same instance offered by another
+producer is refused ("The set '...' already exists", state START), until
+that producer is stopped.
 """
 
 import json
@@ -41,6 +48,8 @@ class Daemon:
         self.name, self.auth, self.log_path = name, auth, log
         self.plugins, self.producers, self.updaters, self.strgps = {}, {}, {}, {}
         self.visible = {}  # producer name -> {inst: schema}
+        self.stamps = {}  # inst -> last update time of a visible set
+        self.blocked = {}  # producer name -> {inst: schema} refused: another producer holds the instance
         self.listeners_by_name = {}
         self.from_api = False
         self.exit_code = None
@@ -63,21 +72,32 @@ class Daemon:
                 yield (config.get("instance", "%s/%s" % (producer, name)), config.get("schema", plugin["plugin"]),
                        plugin)
 
+    @staticmethod
+    def _own_stamp(plugin, now):
+        if not plugin["interval"]:
+            return 0.0
+        if plugin["running"]:
+            interval, offset = plugin["interval"] / 1e6, (plugin["offset"] or 0) / 1e6
+            return now - ((now - offset) % interval)
+        return plugin["stopped_at"] or 0.0
+
     def directory(self):
         """What an LDMS dir returns: update hint (after a start) and last transaction time."""
         now = time.time()
         entries = []
         for inst, schema, plugin in self._sampler_sets():
-            info, stamp = {}, 0.0
+            info = {}
             if plugin["interval"]:
-                interval, offset = plugin["interval"] / 1e6, (plugin["offset"] or 0) / 1e6
                 info["updt_hint_us"] = "%d:%d" % (plugin["interval"], plugin["offset"] or 0)
-                if plugin["running"]:
-                    stamp = now - ((now - offset) % interval)
-                else:
-                    stamp = plugin["stopped_at"] or 0.0
-            entries.append({"name": inst, "schema": schema, "info": info, "timestamp": stamp})
+            entries.append({"name": inst, "schema": schema, "info": info, "timestamp": self._own_stamp(plugin, now)})
         return entries
+
+    def all_stamps(self):
+        now = time.time()
+        stamps = {inst: stamp for inst, stamp in self.stamps.items()
+                  if any(inst in sets for sets in self.visible.values())}
+        stamps.update({inst: self._own_stamp(plugin, now) for inst, _schema, plugin in self._sampler_sets()})
+        return stamps
 
     def all_sets(self):
         sets = self.own_sets()
@@ -211,7 +231,9 @@ class Daemon:
             return 2, "The producer specified does not exist."
         producer["state"] = "STOPPED"
         producer["generation"] += 1
+        producer["hung"] = False
         self.visible.pop(attrs["name"], None)
+        self.blocked.pop(attrs["name"], None)
         self.log("producer %s: STOPPED" % attrs["name"])
         return 0, None
 
@@ -286,19 +308,29 @@ class Daemon:
                 if producer is None or producer["generation"] != generation:
                     return
                 host, port = producer["host"], producer["port"]
-            sets = fetch_sets(host, port)
+            result = fetch_sets(host, port)
             with LOCK:
                 producer = self.producers.get(name)
                 if producer is None or producer["generation"] != generation:
                     return
-                state = "CONNECTED" if sets is not None else "DISCONNECTED"
+                producer["hung"] = result is HUNG
+                if result is HUNG:  # the connection stays up: ldmsd sees no disconnect
+                    state = "CONNECTED" if producer["state"] == "CONNECTED" else "CONNECTING"
+                elif result is None:
+                    state = "DISCONNECTED"
+                    producer["remote_sets"], producer["remote_stamps"] = {}, {}
+                    self.visible.pop(name, None)  # ldmsd drops the sets of a lost producer
+                    self.blocked.pop(name, None)
+                else:
+                    state = "CONNECTED"
+                    producer["remote_sets"], producer["remote_stamps"] = result
+                    for held in (self.visible.get(name, {}), self.blocked.get(name, {})):
+                        for inst in [inst for inst in held if inst not in result[0]]:
+                            del held[inst]  # the peer deleted it: ldmsd's directory update drops it
                 if state != producer["state"]:
                     self.log("producer %s: %s" % (name, state))
                 producer["state"] = state
-                producer["remote_sets"] = sets or {}
-                if sets is None:
-                    self.visible.pop(name, None)  # ldmsd drops the sets of a lost producer
-                wait = min(producer["reconnect"] / 1e6, 1.0) if sets is None else POLL_S
+                wait = min(producer["reconnect"] / 1e6, 1.0) if result is None else POLL_S
             time.sleep(wait)
 
     def do_prdcr_status(self, attrs):
@@ -309,21 +341,31 @@ class Daemon:
         for key, p in sorted(self.producers.items()):
             if name is not None and key != name:
                 continue
-            sets = self.visible.get(key, {})
+            sets = dict(self.visible.get(key, {}))
+            set_state = {inst: "UPDATING" if p.get("hung") else "READY" for inst in sets}
+            for inst, schema in self.blocked.get(key, {}).items():
+                sets[inst], set_state[inst] = schema, "START"
             replies.append({"name": key, "type": p["type"], "host": p["host"], "port": p["port"],
                             "transport": p["xprt"], "auth": p["auth"], "rail": str(p["rail"]),
                             "quota": str(p["quota"]), "rx_rate": str(p["rx_rate"]),
                             "reconnect_us": str(p["reconnect"]), "state": p["state"],
-                            "sets": [{"inst_name": inst, "schema_name": schema, "state": "READY"}
+                            "sets": [{"inst_name": inst, "schema_name": schema, "state": set_state[inst]}
                                      for inst, schema in sorted(sets.items())]})
         return 0, json.dumps(replies)
 
     def do_prdcr_set_status(self, attrs):
-        now = int(time.time())
-        replies = [{"inst_name": inst, "schema_name": schema, "state": "READY", "origin": inst.split("/")[0],
-                    "producer": producer, "timestamp.sec": str(now), "timestamp.usec": "0",
-                    "duration.sec": "0", "duration.usec": "10"}
-                   for producer, sets in sorted(self.visible.items()) for inst, schema in sorted(sets.items())]
+        def entry(inst, schema, producer, state, stamp):
+            return {"inst_name": inst, "schema_name": schema, "state": state, "origin": inst.split("/")[0],
+                    "producer": producer, "timestamp.sec": str(int(stamp)),
+                    "timestamp.usec": str(int(stamp * 1e6) % 1000000), "duration.sec": "0", "duration.usec": "10"}
+
+        replies = []
+        for producer in sorted(set(self.visible) | set(self.blocked)):
+            state = "UPDATING" if self.producers.get(producer, {}).get("hung") else "READY"
+            replies += [entry(inst, schema, producer, state, self.stamps.get(inst, 0.0))
+                        for inst, schema in sorted(self.visible.get(producer, {}).items())]
+            replies += [entry(inst, schema, producer, "START", 0.0)
+                        for inst, schema in sorted(self.blocked.get(producer, {}).items())]
         return 0, json.dumps(replies)
 
     # updaters
@@ -446,14 +488,31 @@ class Daemon:
                     continue
                 for name in sorted(updater["members"]):
                     producer = self.producers[name]
-                    if producer["state"] != "CONNECTED":
+                    if producer["state"] != "CONNECTED" or producer.get("hung"):
                         continue
                     sets = {inst: schema for inst, schema in producer.get("remote_sets", {}).items()
                             if not updater["match"] or any(
                                 re.search(regex, inst if field == "inst" else schema)
                                 for regex, field in updater["match"])}
-                    self.visible.setdefault(name, {}).update(sets)
+                    self._take(name, sets, producer.get("remote_stamps", {}))
             self.store()
+
+    def _take(self, name, sets, stamps):
+        """A producer's updated sets; an instance another producer holds is refused, as ldmsd does."""
+        held = set(self.own_sets())
+        for other, other_sets in self.visible.items():
+            if other != name:
+                held.update(other_sets)
+        blocked = self.blocked.setdefault(name, {})
+        for inst, schema in sets.items():
+            if inst in held:
+                if inst not in blocked:
+                    self.log("The set '%s' already exists." % inst)
+                blocked[inst] = schema
+                continue
+            blocked.pop(inst, None)
+            self.visible.setdefault(name, {})[inst] = schema
+            self.stamps[inst] = stamps.get(inst, 0.0)
 
     # storage policies
     def do_strgp_add(self, attrs):
@@ -551,6 +610,8 @@ class Daemon:
             for producer, sets in self.visible.items():
                 if strgp["producers"] and not any(re.search(r, producer) for r in strgp["producers"]):
                     continue
+                if self.producers.get(producer, {}).get("hung"):
+                    continue  # no update completes: nothing to store
                 for inst, schema in sets.items():
                     if schema != strgp["schema"]:
                         continue
@@ -568,18 +629,24 @@ class Daemon:
         return 0, None
 
 
+HUNG = object()  # the peer accepts connections but does not answer
+
+
 def fetch_sets(host, port):
-    """The sets a peer daemon offers, or None when it cannot be reached."""
+    """(sets, update times) a peer daemon offers; None when it cannot be reached, HUNG when it does not answer."""
     local = LOCAL_DAEMONS.get(int(port))
     if local is not None and host in ("127.0.0.1", "localhost"):
         with LOCK:
-            return None if local.exit_code is not None else local.all_sets()
+            return None if local.exit_code is not None else (local.all_sets(), local.all_stamps())
     try:
         with socket.create_connection((host, port), timeout=1) as sock:
             reader = sock.makefile("rb")
             reader.readline()
             sock.sendall(b'{"verb": "__sets", "attrs": []}\n')
-            return json.loads(reader.readline())["sets"]
+            reply = json.loads(reader.readline())
+            return reply["sets"], reply.get("stamps", {})
+    except TimeoutError:
+        return HUNG
     except (OSError, ValueError, KeyError):
         return None
 
@@ -606,7 +673,7 @@ def answer(daemon, rfile, wfile):
         request = json.loads(line)
         if request["verb"] == "__sets":
             with LOCK:
-                reply = {"sets": daemon.all_sets()}
+                reply = {"sets": daemon.all_sets(), "stamps": daemon.all_stamps()}
         elif request["verb"] == "__dir":
             with LOCK:
                 reply = {"sets": daemon.directory()}

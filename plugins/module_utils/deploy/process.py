@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
+from ansible_collections.hpc.ldms.plugins.module_utils.fileio import open_append, read_regular_text, write_atomic
+
 
 class ProcessError(Exception):
     pass
@@ -66,17 +68,15 @@ def _pid_alive(pid: int) -> bool:
 def running(spec: ProcessSpec) -> Optional[dict]:
     """The recorded process of the pid file, when it is alive: {pid, digest}."""
     try:
-        with open(spec.pidfile) as stream:
-            pid = int(stream.read().split()[0])
+        pid = int((read_regular_text(spec.pidfile, 64) or "").split()[0])
     except (OSError, ValueError, IndexError):
         return None
     if not _pid_alive(pid):
         return None
     record = {"pid": pid, "digest": None}
     try:
-        with open(spec.pidfile + ".json") as stream:
-            record["digest"] = json.load(stream).get("digest")
-    except (OSError, ValueError):
+        record["digest"] = json.loads(read_regular_text(spec.pidfile + ".json") or "{}").get("digest")
+    except (OSError, ValueError, AttributeError):
         pass
     return record
 
@@ -102,7 +102,7 @@ def start(spec: ProcessSpec) -> int:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     env = dict(os.environ)
     env.update(spec.environment)
-    with open(spec.log, "ab") as log, open(os.devnull, "rb") as devnull:
+    with open_append(spec.log) as log, open(os.devnull, "rb") as devnull:
         # A new session: the daemon outlives the module and the connection.
         process = subprocess.Popen(spec.argv, stdin=devnull, stdout=log, stderr=log, env=env,
                                    start_new_session=True, close_fds=True)
@@ -120,10 +120,8 @@ def start(spec: ProcessSpec) -> int:
                                % (spec.argv[0], spec.ready_host, spec.ready_port, spec.timeout, spec.log,
                                   _log_tail(spec.log)))
         time.sleep(0.2)
-    with open(spec.pidfile, "w") as stream:
-        stream.write("%d\n" % process.pid)
-    with open(spec.pidfile + ".json", "w") as stream:
-        json.dump({"digest": spec.digest(), "argv": spec.argv}, stream)
+    write_atomic(spec.pidfile, "%d\n" % process.pid)
+    write_atomic(spec.pidfile + ".json", json.dumps({"digest": spec.digest(), "argv": spec.argv}), mode=0o600)
     return process.pid
 
 
@@ -138,7 +136,7 @@ def stop(spec: ProcessSpec, pid: int, grace: float = 10.0) -> None:
     except ProcessLookupError:
         pass
     for path in (spec.pidfile, spec.pidfile + ".json"):
-        if os.path.exists(path):
+        if os.path.lexists(path):
             os.unlink(path)
 
 

@@ -11,11 +11,15 @@
 3. Apply with the resource-module engine, in an order that opens no gap:
    samplers; then on every aggregator the assigned producers (added or
    started), updaters, listeners, subscriptions and storage policies; only
-   then are the producers an aggregator no longer holds stopped. Objects
+   then are the producers an aggregator no longer holds stopped, level by
+   level. Producers pointing at a dead aggregator are stopped too (ldmsd
+   keeps a hung peer's sets frozen and refuses the same sets from another
+   peer), and started again when it is back. Objects
    that already match get no command; a daemon that lost its config (a
    restart) is configured from scratch.
 4. Report what is alive, what moved, what was reconfigured and which sampler
-   sets do not reach the top level, with a reason for each.
+   sets do not reach the top level READY and fresh, with a reason and the
+   producer and set states ldmsd reported on the way (``sets.py``).
 
 ldmsd 4.5.3 cannot delete a producer that was ever started, so a producer
 leaving an aggregator is stopped, and started again if it comes back.
@@ -43,6 +47,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import (
 )
 from ansible_collections.hpc.ldms.plugins.module_utils.balance.sticky import balance
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import Cluster
+from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.sets import DaemonView, diagnose
 from ansible_collections.hpc.ldms.plugins.module_utils.render import objects
 from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import DaemonPlan, plan_cluster
 
@@ -214,19 +219,6 @@ class Reconciler:
 
         return self.on_daemon(name, work)
 
-    def read_status(self, names: List[str], verb: str) -> Dict[str, list]:
-        """One status request to each daemon, in parallel; an unreachable one answers []."""
-        def status(name):
-            client = client_for(self.plans[name], self.options)
-            try:
-                return client.status(verb)
-            except LdmsdError:
-                return []
-            finally:
-                client.close()
-
-        return parallel(status, names, self.options.workers)
-
     def send(self, client, commands, outcome: DaemonOutcome):
         outcome.commands += [command.text() for command in commands]
         if commands and not self.options.check:
@@ -243,51 +235,96 @@ class Reconciler:
                         expected[str(config["instance"])] = name
         return expected
 
-    def visible_at_top(self, alive: Dict[str, bool]) -> set:
+    def set_intervals(self) -> Dict[str, int]:
+        """Sampler set instance -> the slowest update on its way up (sampler or updater interval, µs)."""
+        slowest_updater = max((item.get("interval") or 0 for plan in self.plans.values() for item in plan.updaters),
+                              default=0)
+        intervals = {}
+        for name in self.samplers:
+            for item in self.plans[name].samplers:
+                for config in item.get("config", []):
+                    if isinstance(config, dict) and config.get("instance"):
+                        intervals[str(config["instance"])] = max(item.get("interval") or 0, slowest_updater)
+        return intervals
+
+    def read_views(self, names: List[str]) -> Dict[str, DaemonView]:
+        """prdcr_status and prdcr_set_status of each daemon, in parallel; one that fails carries its error."""
+        def view(name):
+            client = client_for(self.plans[name], self.options)
+            try:
+                return DaemonView.from_replies(client.status("prdcr_status"), client.status("prdcr_set_status"))
+            except LdmsdError as exc:
+                return DaemonView(error=str(exc))
+            finally:
+                client.close()
+
+        return parallel(view, names, self.options.workers)
+
+    def top_aggregators(self, alive: Dict[str, bool]) -> List[str]:
         top_level = max((self.levels[name] for name in self.aggregators), default=0)
-        tops = [name for name in self.aggregators if self.levels[name] == top_level and alive.get(name)]
-        return {reply["inst_name"] for replies in self.read_status(tops, "prdcr_set_status").values()
-                for reply in replies if reply.get("state") == "READY"}
+        return [name for name in self.aggregators if self.levels[name] == top_level and alive.get(name)]
+
+    def visible_at_top(self, alive: Dict[str, bool], intervals: Dict[str, int]) -> set:
+        """Sets READY with a fresh update time at a top-level aggregator."""
+        now = time.time()
+        views = self.read_views(self.top_aggregators(alive))
+        return {instance for instance, interval in intervals.items()
+                if any(view.fresh(instance, interval, now) for view in views.values())}
+
+    def path_up(self, daemon: str, assignments, alive: Dict[str, bool]) -> List[tuple]:
+        """(aggregator, producer) hops from ``daemon`` to the top, following the assignment."""
+        path = []
+        while len(path) < len(self.aggregators):
+            step = next(((holder, producer.name) for group in self.cluster.aggregators for producer in group.producers
+                         if producer.daemon == daemon
+                         for holder in [assignments[group.key].assignment.get(producer.name)]
+                         if holder and alive.get(holder)), None)
+            if step is None:
+                break
+            path.append(step)
+            daemon = step[0]
+        return path
 
     def missing_sets(self, alive, sampler_outcomes, assignments) -> List[dict]:
         expected = self.expected_sets()
+        intervals = self.set_intervals()
         down = {name for name, outcome in sampler_outcomes.items() if outcome.error and "cannot reach" in outcome.error}
         # A dead sampler's sets may linger upstream, stale: they count as missing.
         reachable = {set_name for set_name, daemon in expected.items() if daemon not in down}
         deadline = time.monotonic() + (0 if self.options.check else self.options.settle)
-        visible = self.visible_at_top(alive)
+        visible = self.visible_at_top(alive, intervals)
         while not reachable <= visible and time.monotonic() < deadline:
             time.sleep(1.0)
-            visible = self.visible_at_top(alive)
+            visible = self.visible_at_top(alive, intervals)
         missing = sorted((reachable - visible) | (set(expected) - reachable))
         if not missing:
             return []
-        producer_states = self.producer_states(alive)
-        endpoint_of = {}
-        for group in self.cluster.aggregators:
-            for producer in group.producers:
-                if producer.daemon in self.samplers:
-                    holder = assignments[group.key].assignment.get(producer.name)
-                    endpoint_of.setdefault(producer.daemon, []).append((producer.name, holder))
+        views = self.read_views([name for name in self.aggregators if alive.get(name)])
+        now = time.time()
         report = []
         for set_name in missing:
             daemon = expected[set_name]
-            holders = [(p, h) for p, h in endpoint_of.get(daemon, []) if h and alive.get(h)]
             if daemon in down:
-                reason = "sampler down"
-            elif not holders:
-                reason = "not assigned"
-            elif not any(producer_states.get(h, {}).get(p) == "CONNECTED" for p, h in holders):
-                reason = "producer disconnected"
+                reason, detail = "sampler down", sampler_outcomes[daemon].error
             else:
-                reason = "no updater matches"
-            report.append({"set": set_name, "sampler": daemon, "reason": reason})
+                path = self.path_up(daemon, assignments, alive)
+                reason, detail = diagnose(set_name, path, views, intervals[set_name], now)
+            report.append({"set": set_name, "sampler": daemon, "reason": reason, "detail": detail})
         return report
 
-    def producer_states(self, alive) -> Dict[str, Dict[str, str]]:
-        level_one = [name for name in self.aggregators if self.levels[name] == 1 and alive.get(name)]
-        return {name: {reply["name"]: reply.get("state") for reply in replies}
-                for name, replies in self.read_status(level_one, "prdcr_status").items()}
+    def hold_back_dead_upstreams(self, alive: Dict[str, bool]):
+        """Take producers that point at a dead aggregator out of the plans, so that they are stopped.
+
+        ldmsd keeps a hung peer's producer CONNECTED with its sets frozen, and
+        those sets block the same sets arriving through the producers' new holders.
+        """
+        dead = {name for name in self.aggregators if not alive[name]}
+        if not dead:
+            return
+        towards_dead = {producer.name for group in self.cluster.aggregators for producer in group.producers
+                        if producer.daemon in dead}
+        for plan in self.plans.values():
+            plan.producers = [item for item in plan.producers if item["name"] not in towards_dead]
 
     # the pass ---------------------------------------------------------------
     def run(self) -> dict:
@@ -296,16 +333,19 @@ class Reconciler:
         alive = self.probe_aggregators(default_plans)
         assignments, moved, failed = self.assign(alive)
         self.plans = plan_cluster(self.cluster, assignments)
+        self.hold_back_dead_upstreams(alive)
         live_aggregators = [name for name in self.aggregators if alive[name]]
         sampler_outcomes = parallel(self.apply_sampler, self.samplers, self.options.workers)
         # Every level, lowest first, so an aggregator's sources are configured before it.
-        aggregator_outcomes = {}
+        # A level releases what it no longer holds before the next level is configured, so that
+        # the level above never pulls the same set from two daemons of this level.
+        aggregator_outcomes, released = {}, {}
         for level in sorted({self.levels[name] for name in live_aggregators}):
             names = [name for name in live_aggregators if self.levels[name] == level]
             aggregator_outcomes.update(parallel(self.apply_aggregator, names, self.options.workers))
-        released = parallel(self.release_producers,
-                            [name for name in live_aggregators if not aggregator_outcomes[name].error],
-                            self.options.workers)
+            released.update(parallel(self.release_producers,
+                                     [name for name in names if not aggregator_outcomes[name].error],
+                                     self.options.workers))
         outcomes = list(sampler_outcomes.values()) + list(aggregator_outcomes.values()) + list(released.values())
         errors = [{"daemon": o.name, "error": o.error, "applied": o.applied} for o in outcomes
                   if o.error and not (o.name in self.samplers and "cannot reach" in o.error)]

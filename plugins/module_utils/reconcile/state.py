@@ -6,6 +6,11 @@
 The state holds each aggregator's count of consecutive failed probes, the
 producer assignment of every aggregator group, and a digest of each sampler
 instance's config as last applied (ldmsd does not report it).
+
+A state that is not valid JSON or not of that shape is moved aside (kept for
+inspection as ``<file>.corrupt-<UTC time>``, or under the key
+``<prefix>/state.corrupt-<UTC time>`` in etcd), the backend's ``discarded``
+says so, and the run starts from the cluster file alone.
 """
 
 from __future__ import annotations
@@ -13,15 +18,64 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import copy
 import json
 import os
-import tempfile
 import time
-from typing import Iterator
+from typing import Iterator, List, Optional
+
+from ansible_collections.hpc.ldms.plugins.module_utils.fileio import write_atomic
 
 STATE_FILE = "reconcile-state.json"
 LOCK_FILE = "reconcile.lock"
 EMPTY_STATE = {"version": 1, "failures": {}, "assignments": {}, "sampler_configs": {}}
+
+
+def _mapping_problems(value, what: str, check_value, expected: str) -> List[str]:
+    if not isinstance(value, dict):
+        return ["%s is %s, not a mapping" % (what, type(value).__name__)]
+    return ["%s[%r] is %r, not %s" % (what, key, item, expected)
+            for key, item in value.items() if not check_value(item)][:3]
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_names(value) -> bool:
+    return isinstance(value, dict) and all(isinstance(item, str) for item in value.values())
+
+
+def state_problems(data) -> List[str]:
+    """Why ``data`` cannot be used as a reconcile state; [] when it can (missing sections are fine)."""
+    if not isinstance(data, dict):
+        return ["the state is %s, not a mapping" % ("null" if data is None else type(data).__name__)]
+    problems = []
+    if data.get("version", EMPTY_STATE["version"]) != EMPTY_STATE["version"]:
+        problems.append("version is %r, not %r" % (data.get("version"), EMPTY_STATE["version"]))
+    if "failures" in data:
+        problems += _mapping_problems(data["failures"], "failures", _is_count, "a count")
+    if "assignments" in data:
+        problems += _mapping_problems(data["assignments"], "assignments", _is_names,
+                                      "a mapping of producer to aggregator")
+    if "sampler_configs" in data:
+        problems += _mapping_problems(data["sampler_configs"], "sampler_configs", _is_names,
+                                      "a mapping of instance to digest")
+    return problems
+
+
+def empty_state() -> dict:
+    return copy.deepcopy(EMPTY_STATE)
+
+
+def _completed(data: dict) -> dict:
+    for key, value in EMPTY_STATE.items():
+        data.setdefault(key, copy.deepcopy(value))
+    return data
+
+
+def _corrupt_suffix() -> str:
+    return ".corrupt-" + time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
 
 
 class StateBusy(Exception):
@@ -37,12 +91,14 @@ class FileState:
         self.directory = directory
         self.lock_wait = lock_wait
         self.path = os.path.join(directory, STATE_FILE)
+        self.discarded: Optional[dict] = None
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the run lock; wait up to ``lock_wait`` seconds, then raise StateBusy."""
         os.makedirs(self.directory, exist_ok=True)
-        descriptor = os.open(os.path.join(self.directory, LOCK_FILE), os.O_CREAT | os.O_RDWR, 0o600)
+        # O_NOFOLLOW: the pid written below must never land in a file a link points at.
+        descriptor = os.open(os.path.join(self.directory, LOCK_FILE), os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, 0o600)
         try:
             deadline = time.monotonic() + self.lock_wait
             while True:
@@ -61,17 +117,37 @@ class FileState:
         finally:
             os.close(descriptor)  # also drops the lock
 
-    def load(self) -> dict:
+    def load(self, check: bool = False) -> dict:
+        """The state; an unusable one is moved aside (in check mode, left) and ``discarded`` says why."""
+        self.discarded = None
         try:
-            with open(self.path) as stream:
-                data = json.load(stream)
+            with open(self.path, "rb") as stream:
+                text = stream.read()
         except FileNotFoundError:
-            return json.loads(json.dumps(EMPTY_STATE))
-        except (OSError, ValueError) as exc:
+            return empty_state()
+        except IsADirectoryError:
+            return self._set_aside("it is a directory", check)
+        except OSError as exc:
             raise StateError("cannot read %s: %s" % (self.path, exc))
-        for key, value in EMPTY_STATE.items():
-            data.setdefault(key, json.loads(json.dumps(value)))
-        return data
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            return self._set_aside("not JSON: %s" % exc, check)
+        problems = state_problems(data)
+        if problems:
+            return self._set_aside("; ".join(problems), check)
+        return _completed(data)
+
+    def _set_aside(self, problem: str, check: bool) -> dict:
+        kept = self.path + _corrupt_suffix()
+        self.discarded = {"location": self.path, "kept_as": None if check else kept, "problem": problem}
+        if check:
+            return empty_state()
+        try:
+            os.replace(self.path, kept)
+        except OSError as exc:
+            raise StateError("%s cannot be used (%s) nor moved aside: %s" % (self.path, problem, exc))
+        return empty_state()
 
     def save(self, data: dict) -> None:
         write_json_atomically(self.path, data)
@@ -79,18 +155,7 @@ class FileState:
 
 def write_json_atomically(path: str, data) -> None:
     """Readers see the old file or the new one, never a part."""
-    directory = os.path.dirname(path) or "."
-    descriptor, temporary = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        with os.fdopen(descriptor, "w") as stream:
-            json.dump(data, stream, indent=1, sort_keys=True)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    write_atomic(path, json.dumps(data, indent=1, sort_keys=True), mode=0o600, durable=True)
 
 
 class NoQuorum(StateError):
@@ -120,6 +185,7 @@ class EtcdState:
         self.key = self.prefix + "/state"
         self.client = None
         self.lock = None
+        self.discarded: Optional[dict] = None
 
     def _connect(self):
         """The first endpoint whose member answers a linearizable read (so its cluster has quorum)."""
@@ -163,30 +229,50 @@ class EtcdState:
             except exceptions.Etcd3Exception:
                 pass  # the lease expires on its own
 
-    def load(self) -> dict:
+    def load(self, check: bool = False) -> dict:
+        """As FileState.load."""
         from etcd3gw import exceptions
 
         try:
             values = self.client.get(self.key)
         except exceptions.Etcd3Exception as exc:
             raise NoQuorum("reading %s from etcd: %s" % (self.key, exc))
-        data = json.loads(values[0]) if values else json.loads(json.dumps(EMPTY_STATE))
-        for key, value in EMPTY_STATE.items():
-            data.setdefault(key, json.loads(json.dumps(value)))
-        return data
+        self.discarded = None
+        if not values:
+            return empty_state()
+        try:
+            data = json.loads(values[0])
+        except ValueError as exc:
+            return self._set_aside(values[0], "not JSON: %s" % exc, check)
+        problems = state_problems(data)
+        if problems:
+            return self._set_aside(values[0], "; ".join(problems), check)
+        return _completed(data)
 
-    def save(self, data: dict) -> None:
-        """Write only while still holding the lock."""
+    def _set_aside(self, value: bytes, problem: str, check: bool) -> dict:
+        """Keep the unusable value under another key; the next save replaces the state key."""
+        kept = self.key + _corrupt_suffix()
+        self.discarded = {"location": "etcd key %s" % self.key, "kept_as": None if check else "etcd key %s" % kept,
+                          "problem": problem}
+        if not check:
+            self._put_locked(kept, value)
+        return empty_state()
+
+    def _put_locked(self, key: str, value) -> None:
+        """Put ``key`` only while this run still holds the lock."""
         from etcd3gw import exceptions
         from etcd3gw.utils import _encode
 
         txn = {"compare": [{"key": _encode(self.lock.key), "result": "EQUAL", "target": "VALUE",
                             "value": _encode(self.lock.uuid)}],
-               "success": [{"request_put": {"key": _encode(self.key),
-                                            "value": _encode(json.dumps(data, sort_keys=True))}}]}
+               "success": [{"request_put": {"key": _encode(key), "value": _encode(value)}}]}
         try:
             result = self.client.transaction(txn)
         except exceptions.Etcd3Exception as exc:
-            raise NoQuorum("writing %s to etcd: %s" % (self.key, exc))
+            raise NoQuorum("writing %s to etcd: %s" % (key, exc))
         if not result.get("succeeded"):
-            raise StateError("the etcd lock %s was lost (lease expired?): the state was not written" % self.lock.key)
+            raise StateError("the etcd lock %s was lost (lease expired?): %s was not written" % (self.lock.key, key))
+
+    def save(self, data: dict) -> None:
+        """Write only while still holding the lock."""
+        self._put_locked(self.key, json.dumps(data, sort_keys=True))

@@ -5,8 +5,10 @@
 
 Files whose content is unchanged are not rewritten, so a second render
 changes nothing. Stale files that this renderer wrote earlier (they carry its
-header) are removed; other files in the directory are left alone. Large
-clusters are rendered by forked workers, one per CPU.
+header naming the same cluster file) are removed; other files in the
+directory, including other clusters' renders, are left alone. Files are
+replaced atomically and links at their names are replaced, never followed.
+Large clusters are rendered by forked workers, one per CPU.
 """
 
 from __future__ import annotations
@@ -17,7 +19,12 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import Cluster
-from ansible_collections.hpc.ldms.plugins.module_utils.render.config_file import HEADER, daemon_config_text
+from ansible_collections.hpc.ldms.plugins.module_utils.fileio import read_regular_text, write_atomic
+from ansible_collections.hpc.ldms.plugins.module_utils.render.config_file import (
+    HEADER,
+    daemon_config_text,
+    source_label,
+)
 from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import (
     DaemonPlan,
     Planner,
@@ -27,12 +34,12 @@ from ansible_collections.hpc.ldms.plugins.module_utils.render.topology import to
 
 TOPOLOGY_FILE = "topology.md"
 PARALLEL_FROM = 2000  # daemons; below this a fork costs more than it saves
-_HEADER_PREFIX = HEADER.split("%s", maxsplit=1)[0]
 
 
 @dataclass
 class RenderResult:
     files: Dict[str, str] = field(default_factory=dict)  # in-memory renders only
+    source: str = ""  # the cluster file, as the headers name it
     written: List[str] = field(default_factory=list)
     unchanged: List[str] = field(default_factory=list)
     removed: List[str] = field(default_factory=list)
@@ -50,52 +57,39 @@ def _aggregator_plans(cluster: Cluster, planner: Planner) -> Dict[str, DaemonPla
 def render_files(cluster: Cluster, source: str) -> RenderResult:
     """All file texts, in memory."""
     planner = Planner(cluster, group_assignments(cluster))
-    label = os.path.basename(source)
-    result = RenderResult(aggregator_plans=_aggregator_plans(cluster, planner))
+    label = source_label(source)
+    result = RenderResult(aggregator_plans=_aggregator_plans(cluster, planner), source=label)
     result.files = {"%s.conf" % name: daemon_config_text(planner.plan(name), label) for name in cluster.daemons}
     result.files[TOPOLOGY_FILE] = topology_markdown(cluster, result.aggregator_plans)
     return result
 
 
-def _read(path: str) -> Optional[str]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-
-
-def _write_atomic(path: str, text: str):
-    # A fixed temporary name beside the target: cheap, and os.replace keeps
-    # readers from ever seeing a half-written file.
-    temp = path + ".hpc-ldms-tmp"
-    try:
-        with open(temp, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
-
-
 def _sync_file(dest: str, name: str, text: str, check_mode: bool) -> bool:
-    """Write one file if its content differs; True when it (would have) changed."""
+    """Write one file if its content differs; True when it (would have) changed.
+
+    A link or anything but a regular file at the name counts as different, so it is replaced.
+    """
     path = os.path.join(dest, name)
-    if _read(path) == text:
+    if read_regular_text(path) == text:
         return False
     if not check_mode:
-        _write_atomic(path, text)
+        write_atomic(path, text)
     return True
+
+
+def _ours(path: str, header: str) -> bool:
+    """Whether the file at ``path`` is a regular file that a render of the same cluster file wrote."""
+    return read_regular_text(path, len(header.encode("utf-8"))) == header
 
 
 def _prune(result: RenderResult, dest: str, wanted: set, check_mode: bool):
     if not os.path.isdir(dest):
         return
+    header = HEADER % result.source
     for name in sorted(os.listdir(dest)):
         if name.endswith(".conf") and name not in wanted:
             path = os.path.join(dest, name)
-            if (_read(path) or "").startswith(_HEADER_PREFIX):
+            if _ours(path, header):
                 result.removed.append(name)
                 if not check_mode:
                     os.unlink(path)
@@ -126,12 +120,13 @@ def render_to_dir(cluster: Cluster, source: str, dest: str, check_mode: bool = F
                   workers: Optional[int] = None) -> RenderResult:
     """Render every daemon straight into ``dest``, in parallel for large clusters."""
     planner = Planner(cluster, group_assignments(cluster))
-    result = RenderResult(aggregator_plans=_aggregator_plans(cluster, planner))
+    label = source_label(source)
+    result = RenderResult(aggregator_plans=_aggregator_plans(cluster, planner), source=label)
     if not check_mode:
         os.makedirs(dest, exist_ok=True)
     names = list(cluster.daemons)
     workers = workers or os.cpu_count() or 1
-    _JOB.update(planner=planner, label=os.path.basename(source), dest=dest, check_mode=check_mode)
+    _JOB.update(planner=planner, label=label, dest=dest, check_mode=check_mode)
     try:
         if workers > 1 and len(names) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
             size = -(-len(names) // (workers * 4))
