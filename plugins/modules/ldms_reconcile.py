@@ -121,6 +121,14 @@ reconfigured:
   returned: success
   type: list
   elements: str
+restart_needed:
+  description:
+    - Running producers and advertisers whose attributes changed, as C({daemon, kind, name, differs}). ldmsd 4.5.3
+      cannot delete a started producer, so each is left running as it is (its data keeps flowing) until that
+      daemon is restarted, when the reconcile configures it anew.
+  returned: success
+  type: list
+  elements: dict
 missing_sets:
   description:
     - Sampler sets not visible at the top level, as C({set, sampler, reason}); reason is one of sampler down,
