@@ -16,7 +16,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "simulator"))
 sys.path.insert(0, os.path.dirname(__file__))
 from etcd_cluster import EtcdCluster, wait_for_quorum  # noqa: E402
-from harness import LDMSD, PREFIX, free_ports, ldms_env  # noqa: E402
+from harness import IS_SIMULATOR, LDMSD, PREFIX, free_ports, ldms_env  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.dirname(sys.executable)
@@ -26,15 +26,15 @@ daemons:
   - names: "samp-[1-8]"
     hosts: 127.0.0.1
     endpoints:
-      - {{names: "samp-[1-8]-ep", ports: "{samplers}"}}
+      - {{names: "samp-[1-8]-ep", ports: "{samplers}"{auth}}}
   - names: "l1-[1-3]"
     hosts: 127.0.0.1
     endpoints:
-      - {{names: "l1-[1-3]-ep", ports: "{l1}"}}
+      - {{names: "l1-[1-3]-ep", ports: "{l1}"{auth}}}
   - names: l2
     hosts: 127.0.0.1
     endpoints:
-      - {{names: l2-ep, ports: {l2}}}
+      - {{names: l2-ep, ports: {l2}{auth}}}
 aggregators:
   - daemons: "l1-[1-3]"
     peers:
@@ -59,8 +59,9 @@ ALL_SETS = sorted("samp-%d/meminfo1" % i for i in range(1, 9))
 
 
 class Cluster:
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, auth=None):
         self.tmp = tmp_path
+        self.auth = auth  # the endpoints' domain, as a cluster-file mapping
         ports = free_ports(12)
         self.ports = dict(zip(SAMPLERS + L1 + ["l2"], ports))
         self.env = ldms_env()
@@ -75,11 +76,16 @@ class Cluster:
     def write(self, interval):
         (self.tmp / "cluster.yaml").write_text(CLUSTER.format(
             samplers=",".join(str(self.ports[n]) for n in SAMPLERS), l1=",".join(str(self.ports[n]) for n in L1),
-            l2=self.ports["l2"], interval=interval, csv=self.tmp / "csv"))
+            l2=self.ports["l2"], interval=interval, csv=self.tmp / "csv",
+            auth=", auth: %s" % json.dumps(self.auth) if self.auth else ""))
 
     def start(self, name):
+        """ldmsd with nothing but a listener (and the default domain of the endpoints' plugin)."""
+        auth = []
+        if self.auth:
+            auth = ["-a", self.auth["plugin"]] + (["-A", "conf=%s" % self.auth["conf"]] if "conf" in self.auth else [])
         self.processes[name] = subprocess.Popen(
-            [LDMSD, "-F", "-x", "sock:%d" % self.ports[name], "-l", str(self.tmp / ("%s.log" % name))],
+            [LDMSD, "-F", "-x", "sock:%d" % self.ports[name], "-l", str(self.tmp / ("%s.log" % name))] + auth,
             env=self.env, stdin=subprocess.DEVNULL)
 
     def kill(self, name):
@@ -255,3 +261,35 @@ def test_etcd_backend_converges_and_refuses_without_quorum(cluster, tmp_path):
         assert json.loads((cluster.state / "reconcile-report.json").read_text())["changed"] is False
     finally:
         etcd.stop()
+
+
+MUNGE_SOCKET = "/run/munge/munge.socket.2"
+
+
+@pytest.mark.parametrize("domain", ["none", "DEFAULT", "munge", "ovis"])
+def test_bare_daemons_with_an_explicit_auth_domain(tmp_path, domain):
+    """Daemons started with only a listener get their domains added; the next pass sends nothing."""
+    if domain == "munge" and not IS_SIMULATOR and not os.path.exists(MUNGE_SOCKET):
+        pytest.skip("munged is not running (%s)" % MUNGE_SOCKET)
+    auth = {"name": domain, "plugin": "none" if domain in ("none", "DEFAULT") else domain}
+    if domain == "ovis":
+        secret = tmp_path / "ldmsauth.conf"
+        secret.write_text("secretword=%s\n" % os.urandom(8).hex())
+        secret.chmod(0o600)
+        auth.update(name="site-ovis", conf=str(secret))
+    cluster = Cluster(tmp_path, auth=auth)
+    for name in SAMPLERS + L1 + ["l2"]:
+        cluster.start(name)
+    time.sleep(1.5)
+    try:
+        first = cluster.reconcile()
+        assert first["errors"] == [] and first["missing_sets"] == [], (first["errors"], first["missing_sets"])
+        added = [c for c in first["commands"]["l1-1"] if c.startswith("auth_add")]
+        if domain == "DEFAULT":
+            assert added == []  # the daemon's own domain, from -a
+        else:
+            assert added[0].startswith("auth_add name=%s plugin=%s" % (auth["name"], auth["plugin"])), added
+        second = cluster.reconcile()
+        assert second["commands"] == {} and second["restart_needed"] == [], second["commands"]
+    finally:
+        cluster.stop()

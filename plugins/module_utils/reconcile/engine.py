@@ -240,7 +240,7 @@ class Reconciler:
         control = plan.control or {}
         commands = []
         for command in plan.startup:
-            if command.verb == "auth_add" and command.get("name") not in outcome.auths:
+            if command.verb == "auth_add" and command.get("name") not in outcome.auths | {DEFAULT_AUTH_DOMAIN}:
                 outcome.auths.add(command.get("name"))
                 commands.append(command)
             elif command.verb == "listen" and (command.get("xprt"), str(command.get("port"))) != (
