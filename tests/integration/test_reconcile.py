@@ -16,7 +16,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "simulator"))
 sys.path.insert(0, os.path.dirname(__file__))
 from etcd_cluster import EtcdCluster, wait_for_quorum  # noqa: E402
-from harness import IS_SIMULATOR, LDMSD, PREFIX, free_ports, ldms_env  # noqa: E402
+from harness import LDMSD, PREFIX, free_ports, ldms_env  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.dirname(sys.executable)
@@ -83,7 +83,9 @@ class Cluster:
         """ldmsd with nothing but a listener (and the default domain of the endpoints' plugin)."""
         auth = []
         if self.auth:
-            auth = ["-a", self.auth["plugin"]] + (["-A", "conf=%s" % self.auth["conf"]] if "conf" in self.auth else [])
+            conf = self.auth.get("conf") or {}
+            options = conf.items() if isinstance(conf, dict) else [("conf", conf)]
+            auth = ["-a", self.auth["plugin"]] + [arg for key, value in options for arg in ("-A", "%s=%s" % (key, value))]
         self.processes[name] = subprocess.Popen(
             [LDMSD, "-F", "-x", "sock:%d" % self.ports[name], "-l", str(self.tmp / ("%s.log" % name))] + auth,
             env=self.env, stdin=subprocess.DEVNULL)
@@ -263,15 +265,32 @@ def test_etcd_backend_converges_and_refuses_without_quorum(cluster, tmp_path):
         etcd.stop()
 
 
-MUNGE_SOCKET = "/run/munge/munge.socket.2"
+def start_munged(directory):
+    """A private munged (own key and socket) for this test; its socket path."""
+    if not (os.access("/usr/sbin/munged", os.X_OK) and os.access("/usr/sbin/mungekey", os.X_OK)):
+        pytest.skip("munge is not installed (Debian package munge)")
+    directory.mkdir(mode=0o711)
+    subprocess.run(["/usr/sbin/mungekey", "-c", "-k", str(directory / "key"), "-b", "1024"], check=True)
+    (directory / "key").chmod(0o400)
+    socket_path = directory / "munge.socket"
+    process = subprocess.Popen(
+        ["/usr/sbin/munged", "-F", "-f", "--socket=%s" % socket_path, "--key-file=%s" % (directory / "key"),
+         "--pid-file=%s" % (directory / "pid"), "--log-file=%s" % (directory / "log"),
+         "--seed-file=%s" % (directory / "seed")], stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not socket_path.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return process, str(socket_path)
 
 
 @pytest.mark.parametrize("domain", ["none", "DEFAULT", "munge", "ovis"])
 def test_bare_daemons_with_an_explicit_auth_domain(tmp_path, domain):
     """Daemons started with only a listener get their domains added; the next pass sends nothing."""
-    if domain == "munge" and not IS_SIMULATOR and not os.path.exists(MUNGE_SOCKET):
-        pytest.skip("munged is not running (%s)" % MUNGE_SOCKET)
+    munged = None
     auth = {"name": domain, "plugin": "none" if domain in ("none", "DEFAULT") else domain}
+    if domain == "munge":
+        munged, socket_path = start_munged(tmp_path / "munge")
+        auth["conf"] = {"socket": socket_path}
     if domain == "ovis":
         secret = tmp_path / "ldmsauth.conf"
         secret.write_text("secretword=%s\n" % os.urandom(8).hex())
@@ -293,3 +312,6 @@ def test_bare_daemons_with_an_explicit_auth_domain(tmp_path, domain):
         assert second["commands"] == {} and second["restart_needed"] == [], second["commands"]
     finally:
         cluster.stop()
+        if munged is not None:
+            munged.terminate()
+            munged.wait()
