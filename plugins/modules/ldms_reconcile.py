@@ -163,6 +163,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.state import (
     FileState,
     StateBusy,
     StateError,
+    default_etcd_prefix,
     write_json_atomically,
 )
 
@@ -197,7 +198,7 @@ def main():
                       settle=params["settle"], ldms_prefix=params["ldms_prefix"], check=module.check_mode)
     try:
         if params["state_backend"] == "etcd":
-            prefix = params["etcd_prefix"] or "/hpc-ldms/" + os.path.splitext(os.path.basename(params["cluster_file"]))[0]
+            prefix = params["etcd_prefix"] or default_etcd_prefix(params["cluster_file"])
             store = EtcdState(params["etcd_endpoints"], prefix, lock_wait=params["lock_wait"],
                               lock_ttl=params["etcd_lock_ttl"], timeout=params["timeout"])
         else:

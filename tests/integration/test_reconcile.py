@@ -112,6 +112,14 @@ class Cluster:
         state = json.loads((self.state / "reconcile-state.json").read_text())
         return state["assignments"]["l1-[1-3]"]
 
+    def inventory_holders(self):
+        """Producer -> L1 in the inventory's plans, reading the reconcile's state as a deployment would."""
+        env = dict(self.env, HPC_LDMS_STATE_DIR=str(self.state))
+        listed = json.loads(subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", str(self.tmp / "cluster.yaml"),
+                                            "--list"], env=env, capture_output=True, text=True, check=True).stdout)
+        hostvars = listed["_meta"]["hostvars"]
+        return {item["name"]: agg for agg in L1 for item in hostvars[agg]["ldms_plan"]["objects"]["producers"]}
+
     def stop(self):
         for name in list(self.processes):
             self.kill(name)
@@ -157,6 +165,8 @@ def test_converge_failover_return_and_no_op(cluster):
         started = {c.split("name=")[1].split()[0] for c in sent}
         assert started == {m["producer"] for m in second["moved"] if m["to"] == survivor}
     assert "l2" not in second["commands"]
+    # A deployment now configures what the reconcile chose.
+    assert cluster.inventory_holders() == cluster.assignment()
 
     # 3. The L1 comes back bare: it is reconfigured, loads even out, nothing held twice.
     cluster.start(victim)

@@ -17,11 +17,35 @@ import json
 import os
 import tempfile
 import time
-from typing import Iterator
+from typing import Dict, Iterable, Iterator, Optional
 
 STATE_FILE = "reconcile-state.json"
 LOCK_FILE = "reconcile.lock"
 EMPTY_STATE = {"version": 1, "failures": {}, "assignments": {}, "sampler_configs": {}}
+
+
+def default_etcd_prefix(cluster_file: str) -> str:
+    """Where a cluster's state lives in etcd when no prefix is given: one key space per cluster file."""
+    return "/hpc-ldms/" + os.path.splitext(os.path.basename(cluster_file))[0]
+
+
+def saved_assignments(cluster_file: str, state_dir: Optional[str] = None, backend: str = "file",
+                      etcd_endpoints: Iterable[str] = (), etcd_prefix: Optional[str] = None,
+                      timeout: float = 5.0) -> Dict[str, Dict[str, str]]:
+    """The producer assignment the reconcile last saved, by aggregator group; {} when none was saved.
+
+    Read without the run lock: the file is replaced whole and the etcd key
+    written in one transaction, so a reader sees one complete state.
+    """
+    if backend == "etcd":
+        store = EtcdState(etcd_endpoints, etcd_prefix or default_etcd_prefix(cluster_file), timeout=timeout)
+        store.client = store._connect()
+        data = store.load()
+    elif state_dir:
+        data = FileState(state_dir).load()
+    else:
+        return {}
+    return data.get("assignments") or {}
 
 
 class StateBusy(Exception):
