@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "simulator"))
 sys.path.insert(0, os.path.dirname(__file__))
 from etcd_cluster import EtcdCluster, wait_for_quorum  # noqa: E402
 from harness import LDMSD, PREFIX, free_ports, ldms_env  # noqa: E402
+from test_render_playbook import plain  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.dirname(sys.executable)
@@ -117,7 +118,7 @@ class Cluster:
         env = dict(self.env, HPC_LDMS_STATE_DIR=str(self.state))
         listed = json.loads(subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", str(self.tmp / "cluster.yaml"),
                                             "--list"], env=env, capture_output=True, text=True, check=True).stdout)
-        hostvars = listed["_meta"]["hostvars"]
+        hostvars = plain(listed["_meta"]["hostvars"])
         return {item["name"]: agg for agg in L1 for item in hostvars[agg]["ldms_plan"]["objects"]["producers"]}
 
     def stop(self):
