@@ -20,6 +20,11 @@ description:
     C(ldms_cluster_file), the path of the cluster file.
   - A cluster file that fails validation, or cannot be read at all, stops Ansible with one error naming the file
     and the YAML path, instead of the usual warning and an empty inventory.
+  - Where the reconcile (hpc.ldms.reconcile, hpc.ldms.ldms_reconcile) has saved a producer assignment, the
+    plans use it instead of a fresh balance, so a deployment after a failover configures what the reconcile
+    chose and the two never move producers against each other. The state is found from O(state_dir)
+    or O(state_backend)=etcd, else from C(ldms_state_dir)/C(ldms_state_backend)/C(ldms_etcd_endpoints)/
+    C(ldms_etcd_prefix) in O(vars).
 extends_documentation_fragment:
   - constructed
 options:
@@ -40,6 +45,23 @@ options:
       - Named C(ldms_strict) because C(strict) already belongs to the constructed options (errors in C(compose)).
     type: bool
     default: true
+  state_dir:
+    description:
+      - Directory of the reconcile's state file (its C(state_dir)). Defaults to C(ldms_state_dir) of O(vars).
+    type: path
+    env:
+      - name: HPC_LDMS_STATE_DIR
+  state_backend:
+    description: Where the reconcile keeps its state. Defaults to C(ldms_state_backend) of O(vars), else C(file).
+    type: str
+    choices: [file, etcd]
+  etcd_endpoints:
+    description: etcd endpoints (host:port) of the C(etcd) backend. Defaults to C(ldms_etcd_endpoints) of O(vars).
+    type: list
+    elements: str
+  etcd_prefix:
+    description: Key prefix of the C(etcd) backend. Defaults to C(ldms_etcd_prefix) of O(vars), else one per cluster file.
+    type: str
   vars:
     description: Variables given to every host.
     type: dict
@@ -98,7 +120,8 @@ from ansible.utils.display import Display
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.source import load_cluster
 from ansible_collections.hpc.ldms.plugins.module_utils.render.config_file import prelude_commands
-from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import plan_cluster
+from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.state import StateError, saved_assignments
+from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import group_assignments, plan_cluster
 
 display = Display()
 NAME = "hpc.ldms.cluster"
@@ -125,7 +148,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
                 load_cluster(path)  # names the file and YAML path when it can tell what is wrong
                 raise
             source, cluster = load_cluster(path, strict=self.get_option("ldms_strict"))
-            plans = plan_cluster(cluster)
+            plans = plan_cluster(cluster, group_assignments(cluster, saved=self.saved_assignments(source)))
         except ClusterError as exc:
             display.error("%s: %s" % (NAME, exc))
             raise SystemExit(1)
@@ -135,6 +158,22 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         for warning in cluster.warnings:
             display.warning("%s: %s" % (source, warning))
         self.populate(cluster, plans, source)
+
+    def saved_assignments(self, source):
+        """The reconcile's saved assignment, from this file's options or its vars; {} when there is none."""
+        common = self.get_option("vars") or {}
+
+        def setting(option, variable, default=None):
+            value = self.get_option(option)
+            return value if value not in (None, "", []) else common.get(variable, default)
+
+        try:
+            return saved_assignments(source, state_dir=setting("state_dir", "ldms_state_dir"),
+                                     backend=setting("state_backend", "ldms_state_backend", "file"),
+                                     etcd_endpoints=setting("etcd_endpoints", "ldms_etcd_endpoints", []),
+                                     etcd_prefix=setting("etcd_prefix", "ldms_etcd_prefix"))
+        except StateError as exc:
+            raise AnsibleParserError("%s: the reconcile's saved assignment cannot be read: %s" % (NAME, exc))
 
     def populate(self, cluster, plans, source):
         inventory = self.inventory

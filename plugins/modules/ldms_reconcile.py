@@ -121,6 +121,14 @@ reconfigured:
   returned: success
   type: list
   elements: str
+restart_needed:
+  description:
+    - Running producers and advertisers whose attributes changed, as C({daemon, kind, name, differs}). ldmsd 4.5.3
+      cannot delete a started producer, so each is left running as it is (its data keeps flowing) until that
+      daemon is restarted, when the reconcile configures it anew.
+  returned: success
+  type: list
+  elements: dict
 missing_sets:
   description:
     - Sampler sets not visible at the top level, as C({set, sampler, reason}); reason is one of sampler down,
@@ -162,6 +170,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.state import (
     FileState,
     StateBusy,
     StateError,
+    default_etcd_prefix,
     write_json_atomically,
 )
 
@@ -202,7 +211,7 @@ def main():
                       settle=params["settle"], ldms_prefix=params["ldms_prefix"], check=module.check_mode)
     try:
         if params["state_backend"] == "etcd":
-            prefix = params["etcd_prefix"] or "/hpc-ldms/" + os.path.splitext(os.path.basename(params["cluster_file"]))[0]
+            prefix = params["etcd_prefix"] or default_etcd_prefix(params["cluster_file"])
             store = EtcdState(params["etcd_endpoints"], prefix, lock_wait=params["lock_wait"],
                               lock_ttl=params["etcd_lock_ttl"], timeout=params["timeout"])
         else:

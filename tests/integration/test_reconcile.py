@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "simulator"))
 sys.path.insert(0, os.path.dirname(__file__))
 from etcd_cluster import EtcdCluster, wait_for_quorum  # noqa: E402
 from harness import LDMSD, PREFIX, free_ports, ldms_env  # noqa: E402
+from test_render_playbook import plain  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.dirname(sys.executable)
@@ -27,15 +28,15 @@ daemons:
   - names: "samp-[1-8]"
     hosts: 127.0.0.1
     endpoints:
-      - {{names: "samp-[1-8]-ep", ports: "{samplers}"}}
+      - {{names: "samp-[1-8]-ep", ports: "{samplers}"{auth}}}
   - names: "l1-[1-3]"
     hosts: 127.0.0.1
     endpoints:
-      - {{names: "l1-[1-3]-ep", ports: "{l1}"}}
+      - {{names: "l1-[1-3]-ep", ports: "{l1}"{auth}}}
   - names: l2
     hosts: 127.0.0.1
     endpoints:
-      - {{names: l2-ep, ports: {l2}}}
+      - {{names: l2-ep, ports: {l2}{auth}}}
 aggregators:
   - daemons: "l1-[1-3]"
     peers:
@@ -60,8 +61,9 @@ ALL_SETS = sorted("samp-%d/meminfo1" % i for i in range(1, 9))
 
 
 class Cluster:
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, auth=None):
         self.tmp = tmp_path
+        self.auth = auth  # the endpoints' domain, as a cluster-file mapping
         ports = free_ports(12)
         self.ports = dict(zip(SAMPLERS + L1 + ["l2"], ports))
         self.env = ldms_env()
@@ -76,11 +78,18 @@ class Cluster:
     def write(self, interval):
         (self.tmp / "cluster.yaml").write_text(CLUSTER.format(
             samplers=",".join(str(self.ports[n]) for n in SAMPLERS), l1=",".join(str(self.ports[n]) for n in L1),
-            l2=self.ports["l2"], interval=interval, csv=self.tmp / "csv"))
+            l2=self.ports["l2"], interval=interval, csv=self.tmp / "csv",
+            auth=", auth: %s" % json.dumps(self.auth) if self.auth else ""))
 
     def start(self, name):
+        """ldmsd with nothing but a listener (and the default domain of the endpoints' plugin)."""
+        auth = []
+        if self.auth:
+            conf = self.auth.get("conf") or {}
+            options = conf.items() if isinstance(conf, dict) else [("conf", conf)]
+            auth = ["-a", self.auth["plugin"]] + [arg for key, value in options for arg in ("-A", "%s=%s" % (key, value))]
         self.processes[name] = subprocess.Popen(
-            [LDMSD, "-F", "-x", "sock:%d" % self.ports[name], "-l", str(self.tmp / ("%s.log" % name))],
+            [LDMSD, "-F", "-x", "sock:%d" % self.ports[name], "-l", str(self.tmp / ("%s.log" % name))] + auth,
             env=self.env, stdin=subprocess.DEVNULL)
 
     def kill(self, name):
@@ -114,6 +123,14 @@ class Cluster:
 
     def last_report(self):
         return json.loads((self.state / "reconcile-report.json").read_text())
+
+    def inventory_holders(self):
+        """Producer -> L1 in the inventory's plans, reading the reconcile's state as a deployment would."""
+        env = dict(self.env, HPC_LDMS_STATE_DIR=str(self.state))
+        listed = json.loads(subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", str(self.tmp / "cluster.yaml"),
+                                            "--list"], env=env, capture_output=True, text=True, check=True).stdout)
+        hostvars = plain(listed["_meta"]["hostvars"])
+        return {item["name"]: agg for agg in L1 for item in hostvars[agg]["ldms_plan"]["objects"]["producers"]}
 
     def stop(self):
         for name in list(self.processes):
@@ -161,6 +178,8 @@ def test_converge_failover_return_and_no_op(cluster):
         started = {c.split("name=")[1].split()[0] for c in sent}
         assert started == {m["producer"] for m in second["moved"] if m["to"] == survivor}
     assert "l2" not in second["commands"]
+    # A deployment now configures what the reconcile chose.
+    assert cluster.inventory_holders() == cluster.assignment()
 
     # 3. The L1 comes back bare: it is reconfigured, loads even out, nothing held twice.
     cluster.start(victim)
@@ -325,3 +344,55 @@ def test_a_hung_l1_is_cut_off_at_the_l2_and_its_sets_flow_again(cluster):
     assert sorted(running) == sorted(cluster.assignment())
     again = cluster.reconcile()
     assert again["changed"] is False and again["missing_sets"] == [], again
+
+
+def start_munged(directory):
+    """A private munged (own key and socket) for this test; its socket path."""
+    if not (os.access("/usr/sbin/munged", os.X_OK) and os.access("/usr/sbin/mungekey", os.X_OK)):
+        pytest.skip("munge is not installed (Debian package munge)")
+    directory.mkdir(mode=0o711)
+    subprocess.run(["/usr/sbin/mungekey", "-c", "-k", str(directory / "key"), "-b", "1024"], check=True)
+    (directory / "key").chmod(0o400)
+    socket_path = directory / "munge.socket"
+    process = subprocess.Popen(
+        ["/usr/sbin/munged", "-F", "-f", "--socket=%s" % socket_path, "--key-file=%s" % (directory / "key"),
+         "--pid-file=%s" % (directory / "pid"), "--log-file=%s" % (directory / "log"),
+         "--seed-file=%s" % (directory / "seed")], stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not socket_path.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return process, str(socket_path)
+
+
+@pytest.mark.parametrize("domain", ["none", "DEFAULT", "munge", "ovis"])
+def test_bare_daemons_with_an_explicit_auth_domain(tmp_path, domain):
+    """Daemons started with only a listener get their domains added; the next pass sends nothing."""
+    munged = None
+    auth = {"name": domain, "plugin": "none" if domain in ("none", "DEFAULT") else domain}
+    if domain == "munge":
+        munged, socket_path = start_munged(tmp_path / "munge")
+        auth["conf"] = {"socket": socket_path}
+    if domain == "ovis":
+        secret = tmp_path / "ldmsauth.conf"
+        secret.write_text("secretword=%s\n" % os.urandom(8).hex())
+        secret.chmod(0o600)
+        auth.update(name="site-ovis", conf=str(secret))
+    cluster = Cluster(tmp_path, auth=auth)
+    for name in SAMPLERS + L1 + ["l2"]:
+        cluster.start(name)
+    time.sleep(1.5)
+    try:
+        first = cluster.reconcile()
+        assert first["errors"] == [] and first["missing_sets"] == [], (first["errors"], first["missing_sets"])
+        added = [c for c in first["commands"]["l1-1"] if c.startswith("auth_add")]
+        if domain == "DEFAULT":
+            assert added == []  # the daemon's own domain, from -a
+        else:
+            assert added[0].startswith("auth_add name=%s plugin=%s" % (auth["name"], auth["plugin"])), added
+        second = cluster.reconcile()
+        assert second["commands"] == {} and second["restart_needed"] == [], second["commands"]
+    finally:
+        cluster.stop()
+        if munged is not None:
+            munged.terminate()
+            munged.wait()

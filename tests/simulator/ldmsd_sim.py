@@ -51,6 +51,10 @@ class Daemon:
         self.stamps = {}  # inst -> last update time of a visible set
         self.blocked = {}  # producer name -> {inst: schema} refused: another producer holds the instance
         self.listeners_by_name = {}
+        # Auth domains by name; -a makes DEFAULT, auth_add the others.
+        self.auth_domains = {"DEFAULT": {"plugin": auth, "options": None}}
+        self.listening = set()  # (xprt, port)
+        self.serve_listener = None  # set once serving: opens a run-time listener
         self.from_api = False
         self.exit_code = None
 
@@ -196,11 +200,37 @@ class Daemon:
                 replies.append({"plugin": name, "sets": [plugin["config"].get("instance", "%s/%s" % (producer, name))]})
         return 0, json.dumps(replies)
 
+    # auth domains and listeners
+    def do_auth_add(self, attrs):
+        if not attrs.get("name"):
+            return 22, "Attribute 'name' is required"
+        if attrs["name"] in self.auth_domains:
+            return 17, "Authentication domain creation failed, errno: 17"
+        self.auth_domains[attrs["name"]] = {"plugin": attrs.get("plugin") or attrs["name"],
+                                            "options": attrs.get("__string__")}
+        return 0, None
+
+    def do_listen(self, attrs):
+        if attrs.get("auth") and attrs["auth"] not in self.auth_domains:
+            return 2, "Authentication domain '%s' not found." % attrs["auth"]
+        key = (attrs.get("xprt", "sock"), int(attrs["port"]))
+        if key in self.listening:
+            return 17, "The listening endpoint %s:%s is already exists" % key
+        if self.serve_listener is not None:
+            try:
+                self.serve_listener(attrs.get("host") or "0.0.0.0", key[1])
+            except OSError:
+                return 98, "Error listening on %s:%s" % key
+        self.listening.add(key)
+        return 0, None
+
     # producers
     def do_prdcr_add(self, attrs):
         for key in ("name", "xprt", "host", "port", "type", "reconnect"):
             if key not in attrs:
                 return 22, "The attribute '%s' is required." % key
+        if attrs.get("auth", "DEFAULT") not in self.auth_domains:
+            return 2, "Authentication name not found, check the auth_add configuration."
         if attrs["type"] not in ("active", "passive", "bridge", "advertiser", "advertised"):
             return 22, "The attribute type '%s' is invalid." % attrs["type"]
         if attrs["name"] in self.producers:
@@ -797,15 +827,18 @@ def main(argv):
     for _number, (verb, attrs) in commands:
         if verb == "listen":
             ports.append((attrs.get("host") or "0.0.0.0", int(attrs["port"])))
-            if attrs.get("auth"):
-                daemon.auth = "none"  # auth domains are not simulated
+            daemon.listening.add((attrs.get("xprt", "sock"), int(attrs["port"])))
     if not ports:
         sys.stderr.write("ldmsd: no listener (-x or listen)\n")
         return 1
     if not foreground and os.fork():
         return 0
+    daemon.listening.update(("sock", port) for _host, port in ports)
     for number, (verb, attrs) in commands:
         if verb == "listen":
+            if attrs.get("auth") and attrs["auth"] not in daemon.auth_domains:
+                daemon.log("ERROR: line %d: Authentication domain '%s' not found." % (number, attrs["auth"]))
+                return 2
             continue
         errcode, message = daemon.handle(verb, attrs)
         if errcode:
@@ -813,6 +846,7 @@ def main(argv):
             return errcode
     try:
         serve(daemon, [("127.0.0.1" if host in ("localhost",) else host, port) for host, port in ports])
+        daemon.serve_listener = lambda host, port: serve(daemon, [(host, port)])
     except OSError as exc:
         daemon.log("ERROR: listening: %s" % exc)
         return 7

@@ -23,14 +23,17 @@ from ansible_collections.hpc.ldms.plugins.module_utils.render.commands import Co
 
 STATES = ("merged", "replaced", "overridden", "deleted", "gathered", "rendered")
 
-# Values ldmsd fills in when an attribute is not given; "replaced" compares
-# against them for attributes the user left out.
+# The auth domain ldmsd uses when none is named, and reports by this name.
+DEFAULT_AUTH_DOMAIN = "DEFAULT"
+# Values ldmsd fills in and reports when an attribute is not given;
+# "replaced" compares against them for attributes the user left out.
 DAEMON_DEFAULTS = {
-    "producers": {"xprt": "sock", "type": "active", "rail": 1, "quota": -1, "rx_rate": -1, "auth": None},
+    "producers": {"xprt": "sock", "type": "active", "rail": 1, "quota": -1, "rx_rate": -1,
+                  "auth": DEFAULT_AUTH_DOMAIN},
     "updaters": {"offset": None, "mode": "pull", "sets": []},
     "samplers": {"offset": None},
     "aggregator_plugins": {"offset": None},
-    "advertisers": {"xprt": "sock", "rail": 1, "quota": -1, "rx_rate": -1, "auth": None},
+    "advertisers": {"xprt": "sock", "rail": 1, "quota": -1, "rx_rate": -1, "auth": DEFAULT_AUTH_DOMAIN},
     "prdcr_listeners": {"regex": None, "ip": None, "quota": -1, "rx_rate": -1, "type": "passive"},
     "storage_policies": {"schema": None, "regex": None, "decomposition": None, "flush": None,
                          "producers": [], "metrics": []},
@@ -65,7 +68,7 @@ def _prdcr_facts(client, kind: str) -> Dict[str, dict]:
                 "xprt": reply.get("transport"), "type": reply.get("type"),
                 "reconnect": _int(reply.get("reconnect_us")), "rail": _int(reply.get("rail")),
                 "quota": _int(reply.get("quota")), "rx_rate": _int(reply.get("rx_rate")),
-                "auth": None if reply.get("auth") in (None, "DEFAULT", "none") else reply.get("auth")}
+                "auth": reply.get("auth")}  # the domain's name, as given (or DEFAULT)
         if kind == "advertisers":
             del item["type"]
         facts[item["name"]] = {"item": item, "running": reply.get("state") != "STOPPED",
@@ -222,6 +225,8 @@ class Plan:
     commands: List[Command] = field(default_factory=list)
     before: List[dict] = field(default_factory=list)
     after: List[dict] = field(default_factory=list)
+    # Objects left running as they are: changing them needs a daemon restart.
+    kept: List[dict] = field(default_factory=list)
 
 
 def differing_keys(kind: str, want: dict, have_fact: dict, replaced: bool, producer_names: List[str],
@@ -262,6 +267,9 @@ CHANGEABLE_IN_PLACE = {
     "updaters": {"producers", "sets"},
     "storage_policies": {"producers", "metrics"},
 }
+# 4.5.3 cannot delete these once started: prdcr_start takes a reference
+# that prdcr_stop does not drop.
+UNDELETABLE_ONCE_STARTED = ("producers", "advertisers")
 
 
 def _membership_commands(kind: str, want: dict, fact: dict, keys: List[str], producer_names: List[str]) -> List[Command]:
@@ -313,8 +321,14 @@ def _delete(kind: str, fact: dict) -> List[Command]:
 
 
 def plan_changes(kind: str, state: str, wanted: List[dict], facts: Dict[str, dict], scope: Optional[str] = None,
-                 producer_names: Optional[List[str]] = None, plugins: Optional[Dict[str, str]] = None) -> Plan:
-    """The ordered commands that take the daemon from ``facts`` to ``wanted``."""
+                 producer_names: Optional[List[str]] = None, plugins: Optional[Dict[str, str]] = None,
+                 keep_started: bool = False) -> Plan:
+    """The ordered commands that take the daemon from ``facts`` to ``wanted``.
+
+    With ``keep_started``, a running producer or advertiser that would have
+    to be re-created is left running as it is and listed in ``kept``: its
+    deletion would be refused and its data would stop.
+    """
     plan = Plan(before=[fact["item"] for fact in facts.values()])
     producer_names = producer_names or []
     after = {name: dict(fact["item"]) for name, fact in facts.items()}
@@ -344,6 +358,10 @@ def plan_changes(kind: str, state: str, wanted: List[dict], facts: Dict[str, dic
             plugins[item["plugin"]] = (item.get("plugin_config") or {}).get("plugin", item["plugin"])
         if fact is None:
             plan.commands += objects.add_commands(kind, item) + objects.start_command(kind, item)
+        elif keys and keep_started and fact["running"] and kind in UNDELETABLE_ONCE_STARTED \
+                and not set(keys) <= CHANGEABLE_IN_PLACE.get(kind, set()):
+            plan.kept.append({"name": name, "differs": keys})
+            continue
         elif keys:
             plan.commands += change_commands(kind, item, fact, keys, producer_names)
         elif not fact["running"]:
@@ -388,7 +406,8 @@ def plan_subscriptions(state: str, wanted: List[dict], facts: Dict[str, dict], p
     return plan
 
 
-def plan_for(client, kind: str, state: str, wanted: List[dict], scope: Optional[str] = None) -> Plan:
+def plan_for(client, kind: str, state: str, wanted: List[dict], scope: Optional[str] = None,
+             keep_started: bool = False) -> Plan:
     """Gather what ``kind`` needs from the daemon and plan ``state``: what a module run does before applying."""
     facts = GATHER[kind](client)
     if state == "gathered":
@@ -398,7 +417,8 @@ def plan_for(client, kind: str, state: str, wanted: List[dict], scope: Optional[
     if kind == "subscriptions":
         return plan_subscriptions(state, wanted, facts, names)
     plugins = loaded_plugins(client) if kind == "storage_policies" else None
-    return plan_changes(kind, state, wanted, facts, scope=scope, producer_names=names, plugins=plugins)
+    return plan_changes(kind, state, wanted, facts, scope=scope, producer_names=names, plugins=plugins,
+                        keep_started=keep_started)
 
 
 def normalize_config(kind: str, config: List[dict]) -> List[dict]:
@@ -411,20 +431,59 @@ def normalize_config(kind: str, config: List[dict]) -> List[dict]:
     return items
 
 
+# Adding what is already there (EEXIST) leaves the daemon as wanted: these
+# have no status to check first.
+EXISTING_IS_DONE = ("auth_add", "listen")
+EEXIST = 17
+# A stop this command list sent is undone when a later command fails, so a
+# failed change never leaves an object stopped.
+RESTART_AFTER_FAILURE = {"prdcr_stop": "prdcr_start", "advertiser_stop": "advertiser_start",
+                         "updtr_stop": "updtr_start", "strgp_stop": "strgp_start"}
+
+
+def _restart_stopped(client, applied: List[Command], failed: Command) -> List[str]:
+    """Start again what ``applied`` stopped and did not delete; the texts sent."""
+    deleted = {(c.verb.rsplit("_", 1)[0], c.get("name")) for c in applied if c.verb.endswith("_del")}
+    stopped = [c for c in applied if c.verb in RESTART_AFTER_FAILURE]
+    if failed.verb in ("prdcr_del", "advertiser_del"):
+        stopped.append(Command.make(failed.verb[:-4] + "_stop", ("name", failed.get("name"))))
+    restarted = []
+    for command in stopped:
+        key = (command.verb.rsplit("_", 1)[0], command.get("name"))
+        if key in deleted:
+            continue
+        deleted.add(key)  # once each
+        start = Command.make(RESTART_AFTER_FAILURE[command.verb], ("name", command.get("name")))
+        errcode, _message = client.send(start)
+        if errcode in (0, 16):  # 16: already running
+            restarted.append(start.text())
+    return restarted
+
+
 def apply_commands(client, commands: List[Command]) -> List[str]:
-    """Send in order; stop at the first failure and say what was applied."""
+    """Send in order; stop at the first failure and say what was applied.
+
+    After a failure, what the list stopped is started again as it was.
+    """
     applied: List[str] = []
+    sent: List[Command] = []
     for command in commands:
         errcode, message = client.send(command)
+        if errcode == EEXIST and command.verb in EXISTING_IS_DONE:
+            errcode = 0
         if errcode:
+            restarted = _restart_stopped(client, sent, command)
             hint = ""
             if command.verb in ("prdcr_del", "advertiser_del") and errcode == 16:
                 hint = (" ldmsd 4.5.3 cannot delete a producer that was ever started (prdcr_start keeps a reference "
                         "that prdcr_stop does not release) or that an updater holds; stop it, or restart the daemon "
                         "to remove it.")
+            if restarted:
+                hint += " Started again as they were: %s." % "; ".join(restarted)
             error = LdmsdError("%s failed: errcode %d: %s%s" % (command.text(), errcode, message, hint),
                                errcode=errcode, command=command.text())
-            error.applied = applied
+            error.applied = applied + restarted
             raise error
         applied.append(command.text())
+        sent.append(command)
     return applied

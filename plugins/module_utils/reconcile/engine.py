@@ -22,7 +22,15 @@
    producer and set states ldmsd reported on the way (``sets.py``).
 
 ldmsd 4.5.3 cannot delete a producer that was ever started, so a producer
-leaving an aggregator is stopped, and started again if it comes back.
+leaving an aggregator is stopped, and started again if it comes back. A
+running producer whose attributes changed is left running as it is and
+reported under ``restart_needed``: re-creating it would stop its data.
+
+A daemon may have been started with nothing but a listener (by a site's own
+unit, as under Maestro): the auth domains its producers and advertisers name
+are added before them, and a daemon that shows no configuration at all also
+gets its auth domains and listeners added. ldmsd cannot list either, so a
+domain counts as present once an object reports it.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ from typing import Callable, Dict, List, Optional
 
 from ansible_collections.hpc.ldms.plugins.module_utils.apply.client import LdmsdClient, LdmsdError
 from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import (
+    DEFAULT_AUTH_DOMAIN,
     GATHER,
     apply_commands,
     change_commands,
@@ -49,7 +58,11 @@ from ansible_collections.hpc.ldms.plugins.module_utils.balance.sticky import bal
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import Cluster
 from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.sets import DaemonView, diagnose
 from ansible_collections.hpc.ldms.plugins.module_utils.render import objects
-from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import DaemonPlan, plan_cluster
+from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import (
+    DaemonPlan,
+    auth_command,
+    plan_cluster,
+)
 
 SAMPLER_KINDS = ("samplers", "advertisers")
 AGGREGATOR_KINDS = ("samplers", "aggregator_plugins", "producers", "updaters", "prdcr_listeners", "advertisers",
@@ -73,6 +86,8 @@ class DaemonOutcome:
     reconfigured: bool = False
     error: Optional[str] = None
     applied: List[str] = field(default_factory=list)
+    kept: List[dict] = field(default_factory=list)  # changed objects left running as they are
+    auths: set = field(default_factory=set)  # auth domains known to be on the daemon
 
 
 def client_for(plan: DaemonPlan, options: Options) -> LdmsdClient:
@@ -175,7 +190,8 @@ class Reconciler:
                     continue
                 facts = GATHER[kind](client)
                 empty = empty and not facts
-                commands = list(plan_changes(kind, "merged", wanted, facts).commands)
+                result = plan_changes(kind, "merged", wanted, facts, keep_started=True)
+                commands = self.with_auth_domains(plan, result, outcome, kind)
                 if kind == "samplers":
                     touched = {command.attrs[0][1] for command in commands}
                     for item in wanted:
@@ -185,6 +201,8 @@ class Reconciler:
                                 and applied_configs[instance] != config_digest(item):
                             commands += change_commands(kind, item, facts[instance], ["config"], [])
                 self.send(client, commands, outcome)
+            if empty:
+                self.send(client, self.listeners(plan, outcome), outcome)
             self.sampler_configs[name] = {item["name"]: config_digest(item) for item in plan.samplers}
             outcome.reconfigured = empty and bool(outcome.commands)
 
@@ -199,12 +217,41 @@ class Reconciler:
                 wanted = normalize_config(kind, getattr(plan, kind))
                 if not wanted:
                     continue
-                result = plan_for(client, kind, "merged", wanted)
+                result = plan_for(client, kind, "merged", wanted, keep_started=True)
                 empty = empty and not result.before
-                self.send(client, result.commands, outcome)
+                self.send(client, self.with_auth_domains(plan, result, outcome, kind), outcome)
+            if empty:
+                self.send(client, self.listeners(plan, outcome), outcome)
             outcome.reconfigured = empty and bool(outcome.commands)
 
         return self.on_daemon(name, work)
+
+    @staticmethod
+    def with_auth_domains(plan: DaemonPlan, result, outcome: DaemonOutcome, kind: str) -> list:
+        """``result``'s commands, after an auth_add of each domain they name that the daemon has not shown."""
+        outcome.kept += [dict(entry, kind=kind) for entry in result.kept]
+        outcome.auths.update(item.get("auth") for item in result.before if item.get("auth"))
+        commands = []
+        for command in result.commands:
+            domain = command.get("auth") if command.verb in ("prdcr_add", "advertiser_add") else None
+            if domain and domain != DEFAULT_AUTH_DOMAIN and domain not in outcome.auths and domain in plan.auths:
+                commands.append(auth_command(plan.auths[domain]))
+                outcome.auths.add(domain)
+            commands.append(command)
+        return commands
+
+    def listeners(self, plan: DaemonPlan, outcome: DaemonOutcome) -> list:
+        """The start-up auth domains and listeners of a daemon found empty, but the one we reached it by."""
+        control = plan.control or {}
+        commands = []
+        for command in plan.startup:
+            if command.verb == "auth_add" and command.get("name") not in outcome.auths | {DEFAULT_AUTH_DOMAIN}:
+                outcome.auths.add(command.get("name"))
+                commands.append(command)
+            elif command.verb == "listen" and (command.get("xprt"), str(command.get("port"))) != (
+                    control.get("xprt"), str(control.get("port"))):
+                commands.append(command)
+        return commands
 
     def release_producers(self, name: str) -> DaemonOutcome:
         """Stop the cluster's producers this aggregator no longer holds (4.5.3 cannot delete them)."""
@@ -361,6 +408,7 @@ class Reconciler:
                                     if o.error and "cannot reach" in o.error),
             "moved": moved,
             "reconfigured": sorted(o.name for o in outcomes if o.reconfigured),
+            "restart_needed": [dict(entry, daemon=o.name) for o in outcomes for entry in o.kept],
             "failed_groups": failed,
             "errors": errors,
             "commands": commands,
@@ -391,6 +439,9 @@ def summary(report: dict) -> str:
         lines.append("dead: " + ", ".join(report["dead"]))
     for failed in report["failed_groups"]:
         lines.append("group %s: %s" % (failed["group"], failed["reason"]))
+    for kept in report.get("restart_needed", []):
+        lines.append("%s: %s %s left running unchanged (%s differ): restart the daemon to apply"
+                     % (kept["daemon"], kept["kind"][:-1], kept["name"], ", ".join(kept["differs"])))
     for error in report["errors"]:
         lines.append("%s: %s" % (error["daemon"], error["error"]))
     return "\n".join(lines)

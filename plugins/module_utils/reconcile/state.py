@@ -22,7 +22,7 @@ import copy
 import json
 import os
 import time
-from typing import Iterator, List, Optional
+from typing import Dict, Iterable, Iterator, List, Optional
 
 from ansible_collections.hpc.ldms.plugins.module_utils.fileio import write_atomic
 
@@ -76,6 +76,30 @@ def _completed(data: dict) -> dict:
 
 def _corrupt_suffix() -> str:
     return ".corrupt-" + time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+
+
+def default_etcd_prefix(cluster_file: str) -> str:
+    """Where a cluster's state lives in etcd when no prefix is given: one key space per cluster file."""
+    return "/hpc-ldms/" + os.path.splitext(os.path.basename(cluster_file))[0]
+
+
+def saved_assignments(cluster_file: str, state_dir: Optional[str] = None, backend: str = "file",
+                      etcd_endpoints: Iterable[str] = (), etcd_prefix: Optional[str] = None,
+                      timeout: float = 5.0) -> Dict[str, Dict[str, str]]:
+    """The producer assignment the reconcile last saved, by aggregator group; {} when none was saved.
+
+    Read without the run lock: the file is replaced whole and the etcd key
+    written in one transaction, so a reader sees one complete state.
+    """
+    if backend == "etcd":
+        store = EtcdState(etcd_endpoints, etcd_prefix or default_etcd_prefix(cluster_file), timeout=timeout)
+        store.client = store._connect()
+        data = store.load(check=True)
+    elif state_dir:
+        data = FileState(state_dir).load(check=True)
+    else:
+        return {}
+    return data.get("assignments") or {}
 
 
 class StateBusy(Exception):

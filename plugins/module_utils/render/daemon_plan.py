@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
-from ansible_collections.hpc.ldms.plugins.module_utils.balance.sticky import balance
+from ansible_collections.hpc.ldms.plugins.module_utils.balance.sticky import BalanceResult, balance
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import (
     COMPONENT_ID_ENV,
@@ -70,10 +70,21 @@ def control_of(daemon: Daemon) -> Optional[dict]:
 
 
 def group_assignments(cluster: Cluster, previous: Optional[Dict[str, Dict[str, str]]] = None,
-                      alive: Optional[Dict[str, bool]] = None) -> Dict[str, dict]:
-    """Balance every aggregator group: group key -> balance result."""
+                      alive: Optional[Dict[str, bool]] = None,
+                      saved: Optional[Dict[str, Dict[str, str]]] = None) -> Dict[str, dict]:
+    """Balance every aggregator group: group key -> balance result.
+
+    A group whose ``saved`` assignment (the reconcile's) places exactly its
+    producers on its own aggregators keeps it as is, so a deployment and
+    the reconcile never move producers against each other.
+    """
     results = {}
     for group in cluster.aggregators:
+        kept = (saved or {}).get(group.key) or {}
+        producers = [p.name for p in group.producers]
+        if kept and set(kept) == set(producers) and set(kept.values()) <= set(group.daemons):
+            results[group.key] = BalanceResult(assignment={name: kept[name] for name in producers})
+            continue
         status = {name: (alive or {}).get(name, True) for name in group.daemons}
         results[group.key] = balance([p.name for p in group.producers], status,
                                      previous=(previous or {}).get(group.key))

@@ -124,8 +124,65 @@ def test_failure_reports_what_was_applied():
     client = FakeClient(fail_on="prdcr_del")
     with pytest.raises(LdmsdError) as info:
         apply_commands(client, [Command("prdcr_stop", (("name", "a"),)), Command("prdcr_del", (("name", "a"),))])
-    assert info.value.applied == ["prdcr_stop name=a"]
+    # The stopped producer is started again as it was: a failed change never leaves it stopped.
+    assert info.value.applied == ["prdcr_stop name=a", "prdcr_start name=a"]
+    assert client.sent == ["prdcr_stop name=a", "prdcr_start name=a"]
     assert "prdcr_del name=a failed: errcode 16: The producer is in use." in str(info.value)
+    assert "Started again as they were: prdcr_start name=a." in str(info.value)
+
+
+def test_failed_delete_of_a_stopped_producer_starts_it_again():
+    client = FakeClient(fail_on="prdcr_del")
+    with pytest.raises(LdmsdError):
+        apply_commands(client, [Command("prdcr_del", (("name", "b"),)), Command("prdcr_add", (("name", "b"),))])
+    assert client.sent == ["prdcr_start name=b"]
+
+
+def test_adding_what_is_there_is_done_for_auth_and_listen():
+    class Exists(FakeClient):
+        def send(self, command):
+            self.sent.append(command.text())
+            return 17, "already exists"
+
+    client = Exists()
+    commands = [Command.make("auth_add", ("name", "munge"), ("plugin", "munge")),
+                Command.make("listen", ("xprt", "sock"), ("port", 10000))]
+    assert apply_commands(client, commands) == ["auth_add name=munge plugin=munge", "listen xprt=sock port=10000"]
+    with pytest.raises(LdmsdError, match="errcode 17"):
+        apply_commands(client, [Command.make("prdcr_add", ("name", "x"))])
+
+
+@pytest.mark.parametrize("domain", ["none", "DEFAULT", "munge", "site-ovis"])
+def test_explicit_auth_domain_round_trips(domain):
+    reported = [dict(PRDCR_STATUS[0], auth=domain)]
+
+    class Client(FakeClient):
+        def status(self, verb, attrs=()):
+            return json.loads(json.dumps(reported))
+
+    facts = producer_facts(Client())
+    assert facts["samp1"]["item"]["auth"] == domain
+    for state in ("merged", "replaced"):
+        assert texts(plan_changes("producers", state, producers(dict(SAMP1, auth=domain)), facts)) == []
+
+
+def test_no_auth_is_the_domain_ldmsd_reports_as_default():
+    facts = producer_facts(FakeClient())
+    assert texts(plan_changes("producers", "replaced", producers(SAMP1), facts)) == []
+    plan = plan_changes("producers", "replaced", producers(dict(SAMP1, auth="none")), facts)
+    assert texts(plan) == ["prdcr_stop name=samp1", "prdcr_del name=samp1",
+                           "prdcr_add name=samp1 host=127.0.0.1 port=10001 xprt=sock type=active reconnect=1000000 "
+                           "auth=none", "prdcr_start name=samp1"]
+
+
+def test_keep_started_leaves_a_running_producer_and_says_so():
+    facts = producer_facts(FakeClient())
+    moved = producers(dict(SAMP1, host="10.0.0.5"), {"name": "samp2", "host": "10.0.0.6", "port": 10003,
+                                                     "reconnect": "1s"})
+    plan = plan_changes("producers", "merged", moved, facts, keep_started=True)
+    assert plan.kept == [{"name": "samp1", "differs": ["host"]}]
+    # samp2 is stopped: re-created (a refused delete starts it again as it was).
+    assert texts(plan)[0] == "prdcr_del name=samp2"
 
 
 def test_bad_item_names_the_path():

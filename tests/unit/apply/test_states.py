@@ -186,7 +186,11 @@ def test_changing_a_started_producer_is_refused_by_4_5_3_and_says_why(kind, item
     client.run(kind, "merged", [item])
     with pytest.raises(LdmsdError, match="cannot delete a producer that was ever started") as info:
         client.run(kind, "replaced", [changed])
-    assert info.value.applied == [objects.stop_command(kind, normalize_config(kind, [item])[0])[0].text()]
+    stop = objects.stop_command(kind, normalize_config(kind, [item])[0])[0].text()
+    assert info.value.applied == [stop, stop.replace("_stop", "_start")]
+    # Started again as it was: the data keeps flowing.
+    assert client.daemon.producers[item["name"]]["state"] != "STOPPED"
+    assert client.run(kind, "merged", [item]) == []
 
 
 def test_plugins_on_an_aggregator_start_only_with_an_interval():

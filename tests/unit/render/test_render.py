@@ -247,3 +247,26 @@ def test_advertisers_and_balanced_producer_listeners():
     assert "prdcr_listen_add name=l1-listen regex=^(node-3|node-4)$ reconnect=20000000" in second
     assert "prdcr_listen_add name=fixed regex=^login" in first and "prdcr_listen_start name=fixed" in second
     assert "updtr_add name=updtr_0 interval=1000000 offset=500000" in first
+
+
+def test_saved_assignment_is_used_as_is_when_it_fits_the_group():
+    from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import build_cluster
+    from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import group_assignments
+
+    cluster = build_cluster({
+        "daemons": [{"names": "s-[1-4]", "hosts": "n-[1-4]", "endpoints": [{"names": "s-[1-4]-ep", "ports": 411}]},
+                    {"names": "a-[1-2]", "hosts": "m-[1-2]", "endpoints": [{"names": "a-[1-2]-ep", "ports": 411}]}],
+        "aggregators": [{"daemons": "a-[1-2]", "peers": [{"daemons": "s-[1-4]", "endpoints": "s-[1-4]-ep",
+                                                          "reconnect": "1s", "type": "active",
+                                                          "updaters": [{"interval": "1s"}]}]}]})
+    group = cluster.aggregators[0]
+    fresh = group_assignments(cluster)[group.key].assignment
+    producers = sorted(fresh)
+    # After a failover the reconcile put everything on a-1: the plans follow it.
+    saved = {group.key: {name: "a-1" for name in producers}}
+    assert group_assignments(cluster, saved=saved)[group.key].assignment == saved[group.key]
+    # A saved assignment that no longer fits the cluster file is not used.
+    stale = {group.key: {name: "a-9" for name in producers}}
+    assert group_assignments(cluster, saved=stale)[group.key].assignment == fresh
+    partial = {group.key: {producers[0]: "a-2"}}
+    assert group_assignments(cluster, saved=partial)[group.key].assignment == fresh
