@@ -170,7 +170,7 @@ def test_subscriptions_and_level_two_stores():
 def test_example_renders_and_is_deterministic(tmp_path):
     cluster = build_cluster(load_file(EXAMPLE))
     first = write_files(render_files(cluster, EXAMPLE), str(tmp_path))
-    assert first.changed and len(first.written) == 16  # 15 daemons + topology.md
+    assert first.changed and len(first.written) == 17  # 15 daemons + topology.md + topology.svg
     snapshot = {name: (tmp_path / name).read_bytes() for name in first.files}
     second = write_files(render_files(build_cluster(load_file(EXAMPLE)), EXAMPLE), str(tmp_path))
     assert not second.changed and second.written == []
