@@ -253,10 +253,10 @@ def overview_dashboard(cluster: Cluster, group, sources: List[SchemaSource], dat
                        .content(_group_markdown(cluster, group, carried, stores)).height(8).span(24))
     if prometheus_uid:
         ref = gmodel.DataSourceRef(type_val="prometheus", uid=prometheus_uid)
-        selector = '{group="%s"}' % group.key.replace("\\", "\\\\").replace('"', '\\"')
+        selector = '{group="%s"}' % _promql_string(group.key)
         builder.with_panel(gstat.Panel().title("Aggregators up").datasource(ref).height(6).span(12).with_target(
             gprom.Dataquery().expr("hpc_ldms_aggregator_up%s" % selector).legend_format("{{aggregator}}")))
-        names = "|".join(re.escape(name) for name in group.daemons)
+        names = _promql_string("|".join(re.escape(name) for name in group.daemons))
         builder.with_panel(gtimeseries.Panel().title("Producers per aggregator").datasource(ref).height(6).span(12)
                            .with_target(gprom.Dataquery().expr('hpc_ldms_producers{aggregator=~"%s"}' % names)
                                         .legend_format("{{aggregator}}")))
@@ -267,6 +267,11 @@ def overview_dashboard(cluster: Cluster, group, sources: List[SchemaSource], dat
             SosQuery("A", source.container, source.schema, metric, filters=ALL_COMPONENTS,
                      datasource_uid=datasource_uid), datasource_uid, 8, 12))
     return builder
+
+
+def _promql_string(text: str) -> str:
+    """The body of a double-quoted PromQL string."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _downstream(cluster: Cluster, group_key: str, aggregators: List[str]) -> bool:
