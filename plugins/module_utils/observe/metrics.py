@@ -17,7 +17,8 @@ from typing import Dict, Optional
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import Cluster
 
 try:
-    from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics, write_to_textfile
+    from prometheus_client import CollectorRegistry, write_to_textfile
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
     from prometheus_client.parser import text_string_to_metric_families
     HAS_PROMETHEUS_CLIENT = True
 except ImportError:  # reported by the module with missing_required_lib
@@ -44,60 +45,76 @@ def previous_values(path: str) -> Dict[str, float]:
     return values
 
 
+class RunCollector:
+    """The metric families of one run (families, not metric objects: one sample per sampler stays cheap)."""
+
+    def __init__(self, cluster: Cluster, report: dict, state: dict, success: bool,
+                 previous: Optional[Dict[str, float]] = None, now: Optional[float] = None):
+        self.cluster, self.report, self.state, self.success = cluster, report, state, success
+        self.previous = previous or {}
+        self.now = time.time() if now is None else now
+
+    def collect(self):
+        cluster, report, previous = self.cluster, self.report, self.previous
+        aggregators = list(dict.fromkeys(name for group in cluster.aggregators for name in group.daemons))
+        dead, unresponsive = set(report.get("dead", [])), set(report.get("unresponsive", []))
+        up = GaugeMetricFamily("hpc_ldms_aggregator_up", "1 when the aggregator answered within dead_after probes, "
+                               "else 0.", labels=["aggregator", "group", "level"])
+        for group in cluster.aggregators:
+            for name in group.daemons:
+                up.add_metric([name, group.key, str(group.level)], 0 if name in dead else 1)
+        yield up
+        unanswered = GaugeMetricFamily("hpc_ldms_aggregator_unresponsive", "1 when the aggregator did not answer "
+                                       "this probe.", labels=["aggregator"])
+        for name in aggregators:
+            unanswered.add_metric([name], 1 if name in unresponsive else 0)
+        yield unanswered
+        sampler_up = GaugeMetricFamily("hpc_ldms_sampler_up", "1 when the sampler daemon could be reached, else 0.",
+                                       labels=["sampler"])
+        down = set(report.get("samplers_down", []))
+        for name in cluster.sampler_daemons():
+            sampler_up.add_metric([name], 0 if name in down else 1)
+        yield sampler_up
+        loads = dict.fromkeys(aggregators, 0)
+        for assignment in self.state.get("assignments", {}).values():
+            for holder in assignment.values():
+                if holder in loads:
+                    loads[holder] += 1
+        producers = GaugeMetricFamily("hpc_ldms_producers", "Producers assigned to the aggregator.",
+                                      labels=["aggregator"])
+        for name, count in loads.items():
+            producers.add_metric([name], count)
+        yield producers
+        reasons = dict.fromkeys(MISSING_REASONS, 0)
+        for item in report.get("missing_sets", []):
+            reasons[item["reason"]] = reasons.get(item["reason"], 0) + 1
+        missing = GaugeMetricFamily("hpc_ldms_missing_sets", "Sampler sets not visible at the top level, by reason.",
+                                    labels=["reason"])
+        for reason, count in reasons.items():
+            missing.add_metric([reason], count)
+        yield missing
+        yield CounterMetricFamily("hpc_ldms_producers_moved", "Producers moved to another aggregator, over all runs.",
+                                  value=previous.get("hpc_ldms_producers_moved", 0) + len(report.get("moved", [])))
+        yield CounterMetricFamily("hpc_ldms_reconcile_runs", "Reconcile runs that wrote this file.",
+                                  value=previous.get("hpc_ldms_reconcile_runs", 0) + 1)
+        yield GaugeMetricFamily("hpc_ldms_reconcile_duration_seconds", "Duration of the last reconcile run.",
+                                value=report.get("duration_s", 0.0))
+        yield GaugeMetricFamily("hpc_ldms_reconcile_last_run_timestamp_seconds", "When the last reconcile run ended.",
+                                value=self.now)
+        yield GaugeMetricFamily("hpc_ldms_reconcile_success", "1 when the last run applied everything it meant to.",
+                                value=1 if self.success else 0)
+        yield GaugeMetricFamily("hpc_ldms_reconcile_converged", "1 when the last run left every set reaching the top "
+                                "level.", value=1 if report.get("converged") else 0)
+        last_success = self.now if self.success else previous.get(
+            "hpc_ldms_reconcile_last_success_timestamp_seconds", 0)
+        yield GaugeMetricFamily("hpc_ldms_reconcile_last_success_timestamp_seconds", "When the last successful "
+                                "reconcile run ended.", value=last_success)
+
+
 def build_registry(cluster: Cluster, report: dict, state: dict, success: bool,
                    previous: Optional[Dict[str, float]] = None, now: Optional[float] = None) -> "CollectorRegistry":
-    previous = previous or {}
-    now = time.time() if now is None else now
-    # A _created sample per run would only say when this file was written.
-    disable_created_metrics()
     registry = CollectorRegistry()
-    dead = set(report.get("dead", []))
-    up = Gauge("hpc_ldms_aggregator_up", "1 when the aggregator answered within dead_after probes, else 0.",
-               ["aggregator", "group", "level"], registry=registry)
-    for group in cluster.aggregators:
-        for name in group.daemons:
-            up.labels(name, group.key, str(group.level)).set(0 if name in dead else 1)
-    unanswered = Gauge("hpc_ldms_aggregator_unresponsive", "1 when the aggregator did not answer this probe.",
-                       ["aggregator"], registry=registry)
-    for name in dict.fromkeys(n for group in cluster.aggregators for n in group.daemons):
-        unanswered.labels(name).set(1 if name in report.get("unresponsive", []) else 0)
-    sampler_up = Gauge("hpc_ldms_sampler_up", "1 when the sampler daemon could be reached, else 0.", ["sampler"],
-                       registry=registry)
-    down = set(report.get("samplers_down", []))
-    for name in cluster.sampler_daemons():
-        sampler_up.labels(name).set(0 if name in down else 1)
-    producers = Gauge("hpc_ldms_producers", "Producers assigned to the aggregator.", ["aggregator"],
-                      registry=registry)
-    loads = {name: 0 for group in cluster.aggregators for name in group.daemons}
-    for assignment in state.get("assignments", {}).values():
-        for holder in assignment.values():
-            if holder in loads:
-                loads[holder] += 1
-    for name, count in loads.items():
-        producers.labels(name).set(count)
-    missing = Gauge("hpc_ldms_missing_sets", "Sampler sets not visible at the top level, by reason.", ["reason"],
-                    registry=registry)
-    reasons = {reason: 0 for reason in MISSING_REASONS}
-    for item in report.get("missing_sets", []):
-        reasons[item["reason"]] = reasons.get(item["reason"], 0) + 1
-    for reason, count in reasons.items():
-        missing.labels(reason).set(count)
-    moved = Counter("hpc_ldms_producers_moved", "Producers moved to another aggregator, over all runs.",
-                    registry=registry)
-    moved.inc(previous.get("hpc_ldms_producers_moved", 0) + len(report.get("moved", [])))
-    runs = Counter("hpc_ldms_reconcile_runs", "Reconcile runs that wrote this file.", registry=registry)
-    runs.inc(previous.get("hpc_ldms_reconcile_runs", 0) + 1)
-    Gauge("hpc_ldms_reconcile_duration_seconds", "Duration of the last reconcile run.",
-          registry=registry).set(report.get("duration_s", 0.0))
-    Gauge("hpc_ldms_reconcile_last_run_timestamp_seconds", "When the last reconcile run ended.",
-          registry=registry).set(now)
-    Gauge("hpc_ldms_reconcile_success", "1 when the last run applied everything it meant to.",
-          registry=registry).set(1 if success else 0)
-    Gauge("hpc_ldms_reconcile_converged", "1 when the last run left every set reaching the top level.",
-          registry=registry).set(1 if report.get("converged") else 0)
-    last_success = now if success else previous.get("hpc_ldms_reconcile_last_success_timestamp_seconds", 0)
-    Gauge("hpc_ldms_reconcile_last_success_timestamp_seconds", "When the last successful reconcile run ended.",
-          registry=registry).set(last_success)
+    registry.register(RunCollector(cluster, report, state, success, previous, now))
     return registry
 
 
