@@ -193,8 +193,8 @@ def schema_dashboard(cluster: Cluster, source: SchemaSource, datasource_uid: str
     metrics = []
     for plugin in source.plugins:
         metrics += [m for m in DEFAULT_METRICS.get(plugin, []) if m not in metrics]
-    containers = [source.container] + sorted({p.container for p in cluster.stores if p.schema == source.schema
-                                               and p.plugin.plugin in SOS_STORES} - {source.container})
+    others = {p.container for p in cluster.stores if p.schema == source.schema and p.plugin.plugin in SOS_STORES}
+    containers = [source.container] + sorted(others - {source.container})
     builder = _dashboard(dashboard_uid("schema", "%s-%s" % (source.container, source.schema)),
                          "LDMS %s / %s" % (source.container, source.schema), ["schema"])
     builder.with_variable(_custom("container", "container", [(c, c) for c in containers], allow_custom=True))
@@ -207,10 +207,9 @@ def schema_dashboard(cluster: Cluster, source: SchemaSource, datasource_uid: str
                  "SOS", compress(source.aggregators), ", ".join(source.policies), len(source.samplers),
                  compress(source.samplers) if source.samplers else "none", ", ".join(source.plugins) or "?"))
     builder.with_panel(gtext.Panel().title("About").mode(TextMode.MARKDOWN).content(about).height(4).span(24))
-    builder.with_panel(_sos_panel(
-        gtimeseries.Panel, "$metric", SosQuery("A", "$container", "$schema", "$metric", filters="$component_id",
-                                               datasource_uid=datasource_uid), datasource_uid, 9, 24)
-        .repeat("metric").repeat_direction("h").max_per_row(2))
+    series = SosQuery("A", "$container", "$schema", "$metric", filters="$component_id", datasource_uid=datasource_uid)
+    builder.with_panel(_sos_panel(gtimeseries.Panel, "$metric", series, datasource_uid, 9, 24)
+                       .repeat("metric").repeat_direction("h").max_per_row(2))
     builder.with_panel(_sos_panel(
         gtable.Panel, "Latest rows of $schema", SosQuery(
             "A", "$container", "$schema", "timestamp,component_id,job_id,${metric:csv}", query_format="table",
