@@ -73,8 +73,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1000,10000")
     args = parser.parse_args()
-    print("%8s %10s %10s %12s %10s %12s %10s" % ("samplers", "page s", "page KiB", "metrics s", "metrics KiB",
-                                                "dashboards s", "dashboards"))
+    row = "%8s %10s %10s %12s %10s %12s %10s"
+    print(row % ("samplers", "page s", "page KiB", "metrics s", "metrics KiB", "dashboards s", "dashboards"))
     for size in (int(value) for value in args.sizes.split(",")):
         cluster = build_cluster(load_text(cluster_yaml(size)))
         report, state = report_for(size)
@@ -90,8 +90,8 @@ def main():
             started = time.perf_counter()
             files = dashboard_files(cluster)
             dashboards_s = time.perf_counter() - started
-        print("%8d %10.3f %10.0f %12.3f %10.0f %12.3f %10d" % (size, page_s, len(page) / 1024, metrics_s,
-                                                             metrics_kib, dashboards_s, len(files)))
+        figures = (size, page_s, len(page) / 1024, metrics_s, metrics_kib, dashboards_s, len(files))
+        print("%8d %10.3f %10.0f %12.3f %10.0f %12.3f %10d" % figures)
 
 
 if __name__ == "__main__":
