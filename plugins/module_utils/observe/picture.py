@@ -28,7 +28,7 @@ COLOURS = {
     "unknown": ("#f5f5f5", "#616161"),
 }
 LEGEND = (("alive", "alive"), ("dead", "dead or down"), ("moved", "took over moved producers"),
-          ("missing", "sets missing at the top level"), ("unknown", "not probed"))
+          ("missing", "sets missing at the top, or not answering"), ("unknown", "not probed"))
 LIST_INLINE = 8  # aggregators drawn one per line up to this many in a group
 BOX_WIDTH, COLUMN_GAP, LINE, PAD, BOX_GAP = 270, 60, 17, 8, 24
 
