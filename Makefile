@@ -67,9 +67,11 @@ molecule: install system-tools
 	PATH=$(BIN):$$PATH $(MOLECULE_ENV) $(BIN)/molecule test --all
 
 # Debian tools the tests drive: crontab (the schedule role), etcd (the HA
-# state backend), podman, runc, debootstrap and docker.io (roles, molecule).
-# Installed when missing (needs root).
-SYSTEM_TOOLS := crontab:cron etcd:etcd-server podman:podman runc:runc debootstrap:debootstrap dockerd:docker.io
+# state backend), podman, runc, debootstrap and docker.io (roles, molecule),
+# Prometheus, promtool and node-exporter (the reconcile's metrics) and
+# chromium (the status page). Installed when missing (needs root).
+SYSTEM_TOOLS := crontab:cron etcd:etcd-server podman:podman runc:runc debootstrap:debootstrap dockerd:docker.io \
+  prometheus:prometheus promtool:prometheus prometheus-node-exporter:prometheus-node-exporter chromium:chromium
 system-tools:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \
 	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \

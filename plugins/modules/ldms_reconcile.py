@@ -19,6 +19,8 @@ description:
     config re-creates only that instance.
   - Writes C(reconcile-report.json) and the state (failure counts, assignment, applied sampler configs) into
     O(state_dir), atomically, under a lock.
+  - Writes C(status.html) beside the report (the topology coloured by this run, the problems, the missing sets and
+    the last moves) and the health metrics to O(metrics_file) for the node-exporter textfile collector.
   - Runs where it can reach every daemon's control endpoint; no SSH to daemon hosts is needed.
 options:
   cluster_file:
@@ -73,6 +75,11 @@ options:
     description: Seconds the etcd lock outlives a crashed holder; longer than a run.
     type: int
     default: 300
+  metrics_file:
+    description:
+      - Where the Prometheus text-format metrics of each run are written, atomically; defaults to
+        C(<state_dir>/hpc_ldms.prom). An empty string writes none.
+    type: path
 attributes:
   check_mode:
     description: Probes and plans; sends no command and writes no state or report.
@@ -88,6 +95,8 @@ notes:
   - ldmsd 4.5.3 cannot delete a producer that was ever started, so a producer leaving an aggregator is stopped,
     and started again if it comes back.
   - Recovery time after an aggregator dies is the run period times O(dead_after), plus one run.
+requirements:
+  - prometheus-client (on the host the module runs on), unless O(metrics_file) is empty.
 author:
   - hpc.ldms contributors (@hpc-ldms)
 """
@@ -159,11 +168,13 @@ skipped:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.hpc.ldms.plugins.module_utils.apply.client import LdmsdError
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.source import load_cluster
+from ansible_collections.hpc.ldms.plugins.module_utils.observe.metrics import HAS_PROMETHEUS_CLIENT
+from ansible_collections.hpc.ldms.plugins.module_utils.observe.run_outputs import metrics_path, write_run_outputs
 from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.engine import Options, Reconciler, summary
 from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.state import (
     EtcdState,
@@ -198,11 +209,15 @@ def main():
             "etcd_endpoints": {"type": "list", "elements": "str", "default": ["localhost:2379"]},
             "etcd_prefix": {"type": "str"},
             "etcd_lock_ttl": {"type": "int", "default": 300},
+            "metrics_file": {"type": "path"},
         },
         supports_check_mode=True)
     params = module.params
     if params["dead_after"] < 1:
         module.fail_json(msg="dead_after must be at least 1")
+    metrics_file = metrics_path(params["state_dir"], params["metrics_file"])
+    if metrics_file and not HAS_PROMETHEUS_CLIENT:
+        module.fail_json(msg=missing_required_lib("prometheus-client") + " (or set metrics_file to '')")
     try:
         _source, cluster = load_cluster(params["cluster_file"])
     except ClusterError as exc:
@@ -225,6 +240,8 @@ def main():
                 store.save(state)
                 os.makedirs(params["state_dir"], exist_ok=True)
                 write_json_atomically(os.path.join(params["state_dir"], REPORT_FILE), report)
+                write_run_outputs(params["state_dir"], metrics_file, cluster, report, state,
+                                  os.path.basename(params["cluster_file"]))
     except StateBusy as exc:
         module.exit_json(changed=False, skipped=True, summary="reconcile skipped: %s" % exc)
     except (StateError, LdmsdError, OSError) as exc:

@@ -57,7 +57,7 @@ def test_render_twice_is_idempotent(ansible_env, tmp_path):
     assert recap_changed(first.stdout) == 1
     assert "15 daemons: 10 samplers, 5 aggregators, 3 storage policies" in first.stdout
     assert sorted(os.listdir(dest))[:2] == ["l1-agg-1.conf", "l1-agg-2.conf"]
-    assert (dest / "topology.md").exists()
+    assert (dest / "topology.md").exists() and (dest / "topology.svg").read_text().startswith("<svg ")
     before = {name: (dest / name).read_bytes() for name in os.listdir(dest)}
     second = playbook(ansible_env, EXAMPLE, dest)
     assert second.returncode == 0 and recap_changed(second.stdout) == 0

@@ -201,7 +201,7 @@ def test_deploy_check_idempotence_reconfigure_and_remove(site):
     source = yaml.safe_load(in_container(site["grafana"], "/etc/grafana/provisioning/datasources/hpc-ldms-sos.yaml"))
     assert source["datasources"] == [{
         "name": "SOS", "type": "dsosds", "access": "proxy", "url": "http://ui.example:%d/grafana" % site["ui_port"],
-        "isDefault": True, "editable": False, "jsonData": {"sosVersion": "dsos"}}]
+        "uid": "hpc-ldms-sos", "isDefault": True, "editable": False, "jsonData": {"sosVersion": "dsos"}}]
 
     # Nothing to do the second time: no reload, no recreation.
     second = run_play(tmp, play_for(site, archive=str(archive)))
@@ -226,6 +226,46 @@ def test_deploy_check_idempotence_reconfigure_and_remove(site):
     assert not exists("container", site["ui"]) and not exists("container", site["grafana"])
     assert not ui_dir.exists() and not grafana_dir.exists()
     assert exists("volume", site["volume"]) and exists("image", archived)
+
+
+def test_dashboards_are_provisioned_idempotently(site):
+    """The dashboards of the example cluster land in the provisioning directories Grafana reads."""
+    tmp = site["tmp"]
+    grafana_dir = tmp / "ldms-grafana"
+    example = os.path.join(REPO, "examples", "cluster.yaml")
+    play = play_for(site, roles=("grafana",))
+    play[0]["roles"][0]["vars"]["grafana_dashboards_cluster_file"] = example
+    first = run_play(tmp, play)
+    assert first.returncode == 0, first.stdout + first.stderr
+    names = sorted(path.name for path in (grafana_dir / "dashboards").iterdir())
+    assert names == ["hpc-ldms-group-l1-agg-1-4-596d4a56a0.json", "hpc-ldms-group-l2-agg.json",
+                     "hpc-ldms-schema-ldms_data-meminfo.json", "hpc-ldms-schema-ldms_data-vmstat.json"]
+    provider = yaml.safe_load((grafana_dir / "provisioning" / "dashboards" / "hpc-ldms.yaml").read_text())
+    assert provider["providers"][0]["options"]["path"] == "/etc/grafana/dashboards/hpc-ldms"
+    assert provider["providers"][0]["folder"] == "LDMS" and provider["providers"][0]["type"] == "file"
+    grafana = inspect(site["grafana"])
+    grafana_mounts = mounts(grafana)
+    assert grafana_mounts["/etc/grafana/provisioning/dashboards"]["Source"] == str(grafana_dir / "provisioning" / "dashboards")
+    assert grafana_mounts["/etc/grafana/dashboards/hpc-ldms"]["Source"] == str(grafana_dir / "dashboards")
+    # Grafana, inside the container, sees the provider and every dashboard, naming the provisioned data source.
+    assert in_container(site["grafana"], "/etc/grafana/provisioning/dashboards/hpc-ldms.yaml") == \
+        (grafana_dir / "provisioning" / "dashboards" / "hpc-ldms.yaml").read_text()
+    meminfo = json.loads(in_container(site["grafana"], "/etc/grafana/dashboards/hpc-ldms/hpc-ldms-schema-ldms_data-meminfo.json"))
+    source = yaml.safe_load(in_container(site["grafana"], "/etc/grafana/provisioning/datasources/hpc-ldms-sos.yaml"))
+    uid = source["datasources"][0]["uid"]
+    assert {target["datasource"]["uid"] for panel in meminfo["panels"] for target in panel.get("targets", [])} == {uid}
+
+    second = run_play(tmp, play)
+    assert second.returncode == 0 and recap(second)["changed"] == 0, second.stdout
+    assert inspect(site["grafana"])["Id"] == grafana["Id"]
+
+    # A stale generated dashboard goes; another file in the directory stays.
+    (grafana_dir / "dashboards" / "hpc-ldms-group-gone.json").write_text("{}")
+    (grafana_dir / "dashboards" / "site-own.json").write_text("{}")
+    third = run_play(tmp, play)
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert not (grafana_dir / "dashboards" / "hpc-ldms-group-gone.json").exists()
+    assert (grafana_dir / "dashboards" / "site-own.json").exists()
 
 
 def test_missing_secrets_are_refused(site):

@@ -19,7 +19,7 @@ def _node_id(prefix: str, index: int) -> str:
 
 def topology_markdown(cluster: Cluster, plans: Dict[str, DaemonPlan]) -> str:
     """``plans`` needs the plans of the aggregators only."""
-    lines: List[str] = ["# LDMS cluster topology", "", "```mermaid", "graph LR"]
+    lines: List[str] = ["# LDMS cluster topology", "", "![topology](topology.svg)", "", "```mermaid", "graph LR"]
     sampler_ids = {}
     for index, group in enumerate(cluster.samplers):
         node = _node_id("S", index)

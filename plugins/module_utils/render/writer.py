@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: hpc.ldms contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Render a whole cluster into a directory: ``<daemon>.conf`` + ``topology.md``.
+"""Render a whole cluster into a directory: ``<daemon>.conf`` + ``topology.md`` + ``topology.svg``.
 
 Files whose content is unchanged are not rewritten, so a second render
 changes nothing. Stale files that this renderer wrote earlier (they carry its
@@ -20,6 +20,7 @@ from typing import Dict, List, Optional, Tuple
 
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import Cluster
 from ansible_collections.hpc.ldms.plugins.module_utils.fileio import read_regular_text, write_atomic
+from ansible_collections.hpc.ldms.plugins.module_utils.observe.picture import topology_boxes, topology_svg
 from ansible_collections.hpc.ldms.plugins.module_utils.render.config_file import (
     HEADER,
     daemon_config_text,
@@ -33,6 +34,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import
 from ansible_collections.hpc.ldms.plugins.module_utils.render.topology import topology_markdown
 
 TOPOLOGY_FILE = "topology.md"
+TOPOLOGY_PICTURE = "topology.svg"
 PARALLEL_FROM = 2000  # daemons; below this a fork costs more than it saves
 
 
@@ -61,6 +63,7 @@ def render_files(cluster: Cluster, source: str) -> RenderResult:
     result = RenderResult(aggregator_plans=_aggregator_plans(cluster, planner), source=label)
     result.files = {"%s.conf" % name: daemon_config_text(planner.plan(name), label) for name in cluster.daemons}
     result.files[TOPOLOGY_FILE] = topology_markdown(cluster, result.aggregator_plans)
+    result.files[TOPOLOGY_PICTURE] = topology_svg(topology_boxes(cluster))
     return result
 
 
@@ -139,8 +142,10 @@ def render_to_dir(cluster: Cluster, source: str, dest: str, check_mode: bool = F
         _JOB.clear()
     topology = topology_markdown(cluster, result.aggregator_plans)
     outcomes.append((TOPOLOGY_FILE, _sync_file(dest, TOPOLOGY_FILE, topology, check_mode)))
+    picture = topology_svg(topology_boxes(cluster))
+    outcomes.append((TOPOLOGY_PICTURE, _sync_file(dest, TOPOLOGY_PICTURE, picture, check_mode)))
     for name, changed in outcomes:
-        file_name = name if name == TOPOLOGY_FILE else "%s.conf" % name
+        file_name = name if name in (TOPOLOGY_FILE, TOPOLOGY_PICTURE) else "%s.conf" % name
         (result.written if changed else result.unchanged).append(file_name)
     if prune:
         _prune(result, dest, {"%s.conf" % name for name in names}, check_mode)

@@ -1,4 +1,5 @@
 import os
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -170,7 +171,7 @@ def test_subscriptions_and_level_two_stores():
 def test_example_renders_and_is_deterministic(tmp_path):
     cluster = build_cluster(load_file(EXAMPLE))
     first = write_files(render_files(cluster, EXAMPLE), str(tmp_path))
-    assert first.changed and len(first.written) == 16  # 15 daemons + topology.md
+    assert first.changed and len(first.written) == 17  # 15 daemons + topology.md + topology.svg
     snapshot = {name: (tmp_path / name).read_bytes() for name in first.files}
     second = write_files(render_files(build_cluster(load_file(EXAMPLE)), EXAMPLE), str(tmp_path))
     assert not second.changed and second.written == []
@@ -180,6 +181,9 @@ def test_example_renders_and_is_deterministic(tmp_path):
     assert sorted(loads) == [2, 2, 3, 3]
     topology = (tmp_path / "topology.md").read_text()
     assert "```mermaid" in topology and "| l1-agg-1 | 1 |" in topology
+    assert "![topology](topology.svg)" in topology
+    picture = ET.parse(str(tmp_path / "topology.svg")).getroot()
+    assert picture.tag == "{http://www.w3.org/2000/svg}svg" and len(picture.findall("{http://www.w3.org/2000/svg}g")) == 6
 
 
 def test_prune_removes_only_our_stale_files(tmp_path):
