@@ -11,9 +11,21 @@ version_added: 0.1.0
 description:
   - Gathers the version, daemon status, producers (with their sets), updaters, storage policies, plugins and
     every set the daemon holds (its own sampler sets and those it pulls), with one request of each kind.
+  - With O(query), returns only the answer to a JMESPath question about that result, such as which producers
+    are not connected.
   - Changes nothing.
+options:
+  query:
+    description:
+      - A L(JMESPath,https://jmespath.org/) expression evaluated over what the module would return without it
+        (the keys V(version), V(daemon_status), V(producers), V(updaters), V(storage_policies), V(plugins),
+        V(sets)). Its value is returned as RV(query_result), instead of those keys.
+      - Needs the Python package C(jmespath) where the module runs.
+    type: str
 extends_documentation_fragment:
   - hpc.ldms.connection
+requirements:
+  - jmespath (only for O(query))
 attributes:
   check_mode:
     description: Reads only, in any mode.
@@ -39,6 +51,15 @@ EXAMPLES = r"""
 - name: Every sampler set reached the top
   ansible.builtin.assert:
     that: "'sampler-1/meminfo1' in top.sets"
+
+- name: Which producers of each level-1 aggregator are not connected?
+  hpc.ldms.ldmsd_info:
+    host: "{{ ldms_control.host }}"
+    port: "{{ ldms_control.port }}"
+    query: "producers[?state!='CONNECTED'].name"
+  delegate_to: localhost
+  register: down
+  when: ldms_level == 1
 """
 
 RETURN = r"""
@@ -75,17 +96,24 @@ sets:
   returned: success
   type: list
   elements: str
+query_result:
+  description: The value of O(query) over the result; null when the expression selects nothing.
+  returned: when O(query) is given
+  type: raw
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.hpc.ldms.plugins.module_utils.apply.client import CONNECTION_ARGSPEC, LdmsdClient, LdmsdError
-from ansible_collections.hpc.ldms.plugins.module_utils.apply.info import gather_info
+from ansible_collections.hpc.ldms.plugins.module_utils.apply.info import compile_query, gather_info, jmespath
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(CONNECTION_ARGSPEC), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=dict(CONNECTION_ARGSPEC, query={"type": "str"}), supports_check_mode=True)
+    if module.params["query"] is not None and jmespath is None:
+        module.fail_json(msg=missing_required_lib("jmespath"))
     try:
+        query = compile_query(module.params["query"]) if module.params["query"] is not None else None
         client = LdmsdClient.from_params(module.params)
     except LdmsdError as exc:
         module.fail_json(msg=str(exc))
@@ -95,6 +123,8 @@ def main():
         module.fail_json(msg=str(exc), errcode=exc.errcode, command=exc.command)
     finally:
         client.close()
+    if query is not None:
+        module.exit_json(changed=False, query_result=query.search(info))
     module.exit_json(changed=False, **info)
 
 
