@@ -155,7 +155,10 @@ def main():
             module.fail_json(msg="%s: no executable ldmsd at %s; set ldms_prefix (or LDMS_PREFIX) to the LDMS "
                                  "installation prefix" % (params["name"], ldmsd))
         if not os.path.isfile(params["config"]):
-            module.fail_json(msg="%s: config file %s does not exist" % (params["name"], params["config"]))
+            if not module.check_mode:
+                module.fail_json(msg="%s: config file %s does not exist" % (params["name"], params["config"]))
+            # In check mode the task that writes it did not write it either.
+            module.warn("%s: config file %s does not exist yet" % (params["name"], params["config"]))
     before = running(spec)
     actions = plan(spec, params["state"])
     commands = [action if action != "start" else " ".join(spec.argv) for action in actions]
