@@ -34,7 +34,10 @@ attributes:
     description: Reports the files that would be written, and writes none.
     support: full
   diff_mode:
-    description: Shows the new content of changed files (the first 20).
+    description:
+      - In check mode, a unified diff of each file that would change or be removed against its content on disk
+        (the first 20 files); nothing is written.
+      - Otherwise the new content of the files written (the first 20).
     support: full
   platform:
     description: Runs on the controller.
@@ -53,7 +56,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 written:
-  description: Number of files written (or that would be written in check mode).
+  description: Number of files written (in check mode, that would be written; none are).
   returned: always
   type: int
 unchanged:
