@@ -65,41 +65,93 @@ EXAMPLES = r"""
 RETURN = r"""
 version:
   description: The C(version) reply.
-  returned: success
+  returned: success, without O(query)
   type: dict
+  sample:
+    LDMS Protocol Version: 4.2.0.0
+    LDMSD Plugin Interface Version: 3.2.2.0
+    LDMSD Version: 4.5.3
+    git-SHA: NO_GIT_SHA
 daemon_status:
   description: The C(daemon_status) reply.
-  returned: success
+  returned: success, without O(query)
   type: dict
+  sample:
+    state: ready
 producers:
   description: The C(prdcr_status) reply, each producer with its sets.
-  returned: success
+  returned: success, without O(query)
   type: list
   elements: dict
+  sample:
+    - auth: DEFAULT
+      host: 127.0.0.1
+      name: sampler-1-sock
+      port: 20401
+      quota: '-1'
+      rail: '1'
+      reconnect_us: '1000000'
+      rx_rate: '-1'
+      sets:
+      - inst_name: sampler-1/meminfo1
+        schema_name: meminfo
+        state: READY
+      - inst_name: sampler-1/vmstat1
+        schema_name: vmstat
+        state: READY
+      state: CONNECTED
+      transport: sock
+      type: active
 updaters:
   description: The C(updtr_status) reply.
-  returned: success
+  returned: success, without O(query)
   type: list
   elements: dict
+  sample:
+    - auto: 'false'
+      interval: '1000000'
+      mode: Pull
+      name: updtr_0
+      offset: '100000'
+      producers:
+      - host: 127.0.0.1
+        name: sampler-1-sock
+        port: 20401
+        state: CONNECTED
+        transport: sock
+      state: RUNNING
+      sync: 'true'
 storage_policies:
   description: The C(strgp_status) reply.
-  returned: success
+  returned: success, without O(query)
   type: list
   elements: dict
+  sample: []
 plugins:
   description: The C(plugn_status) reply.
-  returned: success
+  returned: success, without O(query)
   type: list
   elements: dict
+  sample:
+    - name: store_csv
+      plugin: store_csv
+      type: store[M]
+      libpath: /opt/ovis/lib/ovis-ldms/libstore_csv.so
 sets:
   description: Names of every set the daemon holds, sorted.
-  returned: success
+  returned: success, without O(query)
   type: list
   elements: str
+  sample:
+    - sampler-1/meminfo1
+    - sampler-1/vmstat1
 query_result:
   description: The value of O(query) over the result; null when the expression selects nothing.
   returned: when O(query) is given
   type: raw
+  sample:
+    - sampler-1/meminfo1
+    - sampler-1/vmstat1
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib

@@ -98,14 +98,22 @@ commands:
   returned: always
   type: list
   elements: str
+  sample:
+    - /opt/ovis/sbin/ldmsd -F -c /etc/ldms/sampler-1.conf -l /var/log/ldms/sampler-1.log -v ERROR
 pid:
   description: The pid of the running process afterwards (in check mode, the current one), or null.
   returned: always
   type: int
+  sample:
+    4242
+    ...
 restarted:
   description: Whether a running process was stopped and started again.
   returned: always
   type: bool
+  sample:
+    false
+    ...
 """
 
 import os

@@ -59,24 +59,39 @@ written:
   description: Number of files written (in check mode, that would be written; none are).
   returned: always
   type: int
+  sample:
+    16
+    ...
 unchanged:
   description: Number of files already up to date.
   returned: always
   type: int
+  sample:
+    0
+    ...
 removed:
   description: Stale files removed.
   returned: always
   type: list
   elements: str
+  sample:
+    - sampler-11.conf
 source:
   description: The file the LDMS sections were read from.
   returned: always
   type: str
+  sample:
+    /etc/ldms/cluster.yaml
+    ...
 summary:
   description: A short human summary of the cluster and the balance.
   returned: always
   type: list
   elements: str
+  sample:
+    - '15 daemons: 10 samplers, 5 aggregators, 3 storage policies'
+    - 'L1 l1-agg-[1-4]: 10 producers over 4 aggregators (2-3 each)'
+    - 'L2 l2-agg: 4 producers over 1 aggregators (4-4 each)'
 """
 
 from ansible.module_utils.basic import AnsibleModule
