@@ -156,11 +156,8 @@ summary:
   description: A short human summary.
   returned: always
   type: str
-  sample:
-    'reconcile: 2 alive, 1 dead aggregators; 1 producers moved; 0 daemons reconfigured; 0 sets missing at the top; changed=true;
-      2.5 s
-    
-      dead: l1-agg-1'
+  sample: "reconcile: 2 alive, 1 dead aggregators; 1 producers moved; 0 daemons reconfigured; 0 sets missing at the top;
+    changed=true; 2.5 s\ndead: l1-agg-1"
 skipped:
   description: True when another run held the lock.
   returned: always
