@@ -7,7 +7,7 @@ COLLECTIONS := $(VENV)/collections
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_NOCOLOR := 1
 
-.PHONY: venv install demo test unit integration sanity lint render-check molecule system-tools clean
+.PHONY: venv install demo demo-stop test unit integration sanity lint render-check molecule system-tools clean
 
 # ldmsd under test: real LDMS when installed (LDMS_PREFIX, else /opt/ovis),
 # the project's simulator otherwise. Molecule mounts it into its containers.
@@ -25,7 +25,10 @@ ifneq ($(SHARED_CONTAINERS_CONF),)
 export CONTAINERS_CONF := $(SHARED_CONTAINERS_CONF)
 endif
 
+# ansible.cfg finds the collection in this checkout through this link.
 venv: $(STAMP)
+	@mkdir -p $(VENV)/checkout/ansible_collections/hpc
+	@ln -sfn ../../../.. $(VENV)/checkout/ansible_collections/hpc/ldms
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +40,21 @@ install: venv
 	$(BIN)/ansible-galaxy collection build --force --output-path build .
 	$(BIN)/ansible-galaxy collection install --force --offline -p $(COLLECTIONS) build/hpc-ldms-*.tar.gz
 
-demo: install
-	$(BIN)/ansible-playbook hpc.ldms.render -i examples/cluster.yaml -e ldms_config_dir=$(CURDIR)/out
+# The demo: a live cluster on this host (examples/single-host.yaml, ports
+# 20401-20421 on 127.0.0.1; DEMO_CLUSTER=<file> for others), real LDMS when
+# installed, the simulator otherwise. It runs as a fresh shell in this
+# checkout would: through ansible.cfg, not the installed copy.
+DEMO_CLUSTER ?= examples/single-host.yaml
+DEMO_DIR := $(CURDIR)/out/demo
+DEMO_ENV := env -u ANSIBLE_COLLECTIONS_PATH LDMS_PREFIX=$(or $(LDMS_PREFIX),$(SIMULATOR)/prefix)
+
+demo: venv
+	$(DEMO_ENV) $(BIN)/ansible-playbook examples/demo.yml -i $(DEMO_CLUSTER) -e ldms_demo_dir=$(DEMO_DIR)
+
+demo-stop: venv
+	$(DEMO_ENV) $(BIN)/ansible-playbook hpc.ldms.site -i $(DEMO_CLUSTER) -e ldms_demo_dir=$(DEMO_DIR) \
+	  --tags deploy -e ldmsd_state=absent
+	rm -rf $(DEMO_DIR)
 
 sanity: venv
 	VENV_BIN=$(BIN) tests/sanity/run.sh

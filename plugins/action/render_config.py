@@ -15,13 +15,28 @@ from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import Clu
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.source import load_cluster
 from ansible_collections.hpc.ldms.plugins.module_utils.fileio import read_regular_text
 from ansible_collections.hpc.ldms.plugins.module_utils.render.summary import render_summary
-from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import render_to_dir
+from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import render_files, render_to_dir, write_files
 
 ARGUMENT_SPEC = {
     "src": {"type": "path", "required": True},
     "dest": {"type": "path", "required": True},
     "prune": {"type": "bool", "default": True},
 }
+DIFF_FILES = 20  # diffs shown; a large cluster changes thousands of files at once
+
+
+def _read(path):
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return stream.read()
+    except FileNotFoundError:
+        return ""
+
+
+def _file_diffs(dest, names, texts):
+    """One unified diff per file: its current content against ``texts`` (missing: removed)."""
+    return [{"before_header": os.path.join(dest, name), "after_header": os.path.join(dest, name),
+             "before": _read(os.path.join(dest, name)), "after": texts.get(name, "")} for name in names[:DIFF_FILES]]
 
 
 class ActionModule(ActionBase):
@@ -38,8 +53,14 @@ class ActionModule(ActionBase):
         args = validation.validated_parameters
         try:
             source, cluster = load_cluster(args["src"])
-            rendered = render_to_dir(cluster, source, args["dest"], check_mode=self._task.check_mode,
-                                     prune=args["prune"])
+            if self._task.check_mode and self._task.diff:
+                # The texts stay in memory, to compare with the files on disk.
+                rendered = write_files(render_files(cluster, source), args["dest"], check_mode=True,
+                                       prune=args["prune"])
+                result["diff"] = _file_diffs(args["dest"], rendered.written + rendered.removed, rendered.files)
+            else:
+                rendered = render_to_dir(cluster, source, args["dest"], check_mode=self._task.check_mode,
+                                         prune=args["prune"])
         except ClusterError as exc:
             raise AnsibleActionFail(str(exc))
         result.update(
@@ -56,5 +77,5 @@ class ActionModule(ActionBase):
         if self._task.diff and rendered.written and not self._task.check_mode:
             result["diff"] = [{"before_header": name, "after_header": name,
                                "after": read_regular_text(os.path.join(args["dest"], name)) or ""}
-                              for name in rendered.written[:20]]
+                              for name in rendered.written[:DIFF_FILES]]
         return result

@@ -56,12 +56,22 @@ options:
   scope:
     description: With O(state=overridden), a regular expression; only objects whose name matches it are deleted.
     type: str
+  predict_absent:
+    description:
+      - In check mode, a daemon that cannot be reached is taken to have no objects yet, and the plan is made from
+        scratch (everything added), with a warning, instead of failing. For a daemon that the same run would
+        start, as the P(hpc.ldms.ldmsd#role) role does when it would deploy it.
+      - Ignored outside check mode, where an unreachable daemon is always an error.
+    type: bool
+    default: false
 attributes:
   check_mode:
     description: Computes the same commands as a real run and sends none; RV(after) is predicted.
     support: full
   diff_mode:
-    description: Returns the objects before and after.
+    description:
+      - Shows the objects before and after as the ldmsd config lines that create them, one object after another,
+        sorted by name, so that C(--diff) prints a unified diff.
     support: full
   platform:
     description: Runs where it can reach the daemon over the LDMS transport.

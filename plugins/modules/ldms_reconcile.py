@@ -115,21 +115,33 @@ alive:
   returned: success
   type: list
   elements: str
+  sample:
+    - l1-agg-2
+    - l2-agg
 dead:
   description: Aggregators counted dead.
   returned: success
   type: list
   elements: str
+  sample:
+    - l1-agg-1
 moved:
   description: Producers whose aggregator changed, as C({producer, from, to, group}).
   returned: success
   type: list
   elements: dict
+  sample:
+    - producer: sampler-1-sock
+      from: l1-agg-1
+      to: l1-agg-2
+      group: l1-agg-[1-2]
 reconfigured:
   description: Daemons that had none of their objects and were configured from scratch.
   returned: success
   type: list
   elements: str
+  sample:
+    - l1-agg-2
 restart_needed:
   description:
     - Running producers and advertisers whose attributes changed, as C({daemon, kind, name, differs}). ldmsd 4.5.3
@@ -138,6 +150,11 @@ restart_needed:
   returned: success
   type: list
   elements: dict
+  sample:
+    - daemon: l1-agg-1
+      kind: producers
+      name: sampler-1-sock
+      differs: [reconnect]
 missing_sets:
   description:
     - Sampler sets not visible at the top level, as C({set, sampler, reason}); reason is one of sampler down,
@@ -145,6 +162,10 @@ missing_sets:
   returned: success
   type: list
   elements: dict
+  sample:
+    - set: sampler-3/meminfo1
+      sampler: sampler-3
+      reason: sampler down
 state_discarded:
   description:
     - Set when the saved state could not be used (not JSON, or not of the expected shape), as
@@ -152,18 +173,31 @@ state_discarded:
       started from the cluster file alone. A warning says the same.
   returned: success
   type: dict
+  sample:
+    location: /var/lib/hpc-ldms/reconcile-state.json
+    kept_as: /var/lib/hpc-ldms/reconcile-state.json.corrupt-20261203T101500Z
+    problem: the state is list, not a mapping
 commands:
   description: Daemon name to the commands sent to it (or that would be sent in check mode).
   returned: success
   type: dict
+  sample:
+    l1-agg-2:
+    - prdcr_add name=sampler-1-sock host=127.0.0.1 port=20401 xprt=sock type=active reconnect=1000000
+    - prdcr_start name=sampler-1-sock
 summary:
   description: A short human summary.
   returned: always
   type: str
+  sample: "reconcile: 2 alive, 1 dead aggregators; 1 producers moved; 0 daemons reconfigured; 0 sets missing at the top;
+    changed=true; 2.5 s\ndead: l1-agg-1"
 skipped:
   description: True when another run held the lock.
   returned: always
   type: bool
+  sample:
+    false
+    ...
 """
 
 import os

@@ -35,26 +35,53 @@ commands:
   returned: always
   type: list
   elements: str
+  sample:
+    - advertiser_add name=sampler-1-to-agg-1 host=agg-1 xprt=sock port=10401 reconnect=2000000 type=advertiser
+    - advertiser_start name=sampler-1-to-agg-1
 before:
   description: The advertisers before the run.
   returned: when connected
   type: list
   elements: dict
+  sample: []
 after:
   description: The advertisers after the run (predicted in check mode).
   returned: when connected
   type: list
   elements: dict
+  sample:
+    - name: sampler-1-to-agg-1
+      host: agg-1
+      port: 10401
+      xprt: sock
+      reconnect: 2000000
+      rail: 1
+      quota: -1
+      rx_rate: -1
+      auth: null
 gathered:
   description: The current advertisers, in the item form O(config) takes.
   returned: with O(state=gathered)
   type: list
   elements: dict
+  sample:
+    - name: sampler-1-to-agg-1
+      host: agg-1
+      port: 10401
+      xprt: sock
+      reconnect: 2000000
+      rail: 1
+      quota: -1
+      rx_rate: -1
+      auth: null
 rendered:
   description: The commands that create the items, offline.
   returned: with O(state=rendered)
   type: list
   elements: str
+  sample:
+    - advertiser_add name=sampler-1-to-agg-1 host=agg-1 xprt=sock port=10401 reconnect=2000000 type=advertiser
+    - advertiser_start name=sampler-1-to-agg-1
 """
 
 from ansible_collections.hpc.ldms.plugins.module_utils.apply.module_runner import run

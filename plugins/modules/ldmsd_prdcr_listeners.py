@@ -35,26 +35,47 @@ commands:
   returned: always
   type: list
   elements: str
+  sample:
+    - prdcr_listen_add name=compute regex=^node-[0-9]+$ reconnect=2000000
+    - prdcr_listen_start name=compute
 before:
   description: The prdcr_listeners before the run.
   returned: when connected
   type: list
   elements: dict
+  sample: []
 after:
   description: The prdcr_listeners after the run (predicted in check mode).
   returned: when connected
   type: list
   elements: dict
+  sample:
+    - name: compute
+      regex: ^node-[0-9]+$
+      ip: null
+      quota: -1
+      rx_rate: -1
+      type: passive
 gathered:
   description: The current prdcr_listeners, in the item form O(config) takes.
   returned: with O(state=gathered)
   type: list
   elements: dict
+  sample:
+    - name: compute
+      regex: ^node-[0-9]+$
+      ip: null
+      quota: -1
+      rx_rate: -1
+      type: passive
 rendered:
   description: The commands that create the items, offline.
   returned: with O(state=rendered)
   type: list
   elements: str
+  sample:
+    - prdcr_listen_add name=compute regex=^node-[0-9]+$ reconnect=2000000
+    - prdcr_listen_start name=compute
 """
 
 from ansible_collections.hpc.ldms.plugins.module_utils.apply.module_runner import run

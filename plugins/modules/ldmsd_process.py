@@ -98,14 +98,22 @@ commands:
   returned: always
   type: list
   elements: str
+  sample:
+    - /opt/ovis/sbin/ldmsd -F -c /etc/ldms/sampler-1.conf -l /var/log/ldms/sampler-1.log -v ERROR
 pid:
   description: The pid of the running process afterwards (in check mode, the current one), or null.
   returned: always
   type: int
+  sample:
+    4242
+    ...
 restarted:
   description: Whether a running process was stopped and started again.
   returned: always
   type: bool
+  sample:
+    false
+    ...
 """
 
 import os
@@ -155,7 +163,10 @@ def main():
             module.fail_json(msg="%s: no executable ldmsd at %s; set ldms_prefix (or LDMS_PREFIX) to the LDMS "
                                  "installation prefix" % (params["name"], ldmsd))
         if not os.path.isfile(params["config"]):
-            module.fail_json(msg="%s: config file %s does not exist" % (params["name"], params["config"]))
+            if not module.check_mode:
+                module.fail_json(msg="%s: config file %s does not exist" % (params["name"], params["config"]))
+            # In check mode the task that writes it did not write it either.
+            module.warn("%s: config file %s does not exist yet" % (params["name"], params["config"]))
     before = running(spec)
     actions = plan(spec, params["state"])
     commands = [action if action != "start" else " ".join(spec.argv) for action in actions]

@@ -43,26 +43,55 @@ commands:
   returned: always
   type: list
   elements: str
+  sample:
+    - prdcr_add name=sampler-1-sock host=node-1 port=10002 xprt=sock type=active reconnect=20000000
+    - prdcr_start name=sampler-1-sock
 before:
   description: The producers before the run.
   returned: when connected
   type: list
   elements: dict
+  sample: []
 after:
   description: The producers after the run (predicted in check mode).
   returned: when connected
   type: list
   elements: dict
+  sample:
+    - name: sampler-1-sock
+      host: node-1
+      port: 10002
+      xprt: sock
+      type: active
+      reconnect: 20000000
+      rail: 1
+      quota: -1
+      rx_rate: -1
+      auth: null
 gathered:
   description: The current producers, in the item form O(config) takes.
   returned: with O(state=gathered)
   type: list
   elements: dict
+  sample:
+    - name: sampler-1-sock
+      host: node-1
+      port: 10002
+      xprt: sock
+      type: active
+      reconnect: 20000000
+      rail: 1
+      quota: -1
+      rx_rate: -1
+      auth: null
 rendered:
   description: The commands that create the items, offline.
   returned: with O(state=rendered)
   type: list
   elements: str
+  sample:
+    - prdcr_add name=sampler-1-sock host=node-1 port=10002 xprt=sock type=active reconnect=20000000
+    - prdcr_start name=sampler-1-sock
 """
 
 from ansible_collections.hpc.ldms.plugins.module_utils.apply.module_runner import run

@@ -47,26 +47,45 @@ commands:
   returned: always
   type: list
   elements: str
+  sample:
+    - load name=meminfo1 plugin=meminfo
+    - config name=meminfo1 producer=sampler-1 instance=sampler-1/meminfo1
+    - start name=meminfo1 interval=1000000
 before:
   description: The sampler plugin instances before the run.
   returned: when connected
   type: list
   elements: dict
+  sample: []
 after:
   description: The sampler plugin instances after the run (predicted in check mode).
   returned: when connected
   type: list
   elements: dict
+  sample:
+    - name: meminfo1
+      plugin: meminfo
+      interval: 1000000
+      offset: null
 gathered:
   description: The current sampler plugin instances, in the item form O(config) takes.
   returned: with O(state=gathered)
   type: list
   elements: dict
+  sample:
+    - name: meminfo1
+      plugin: meminfo
+      interval: 1000000
+      offset: null
 rendered:
   description: The commands that create the items, offline.
   returned: with O(state=rendered)
   type: list
   elements: str
+  sample:
+    - load name=meminfo1 plugin=meminfo
+    - config name=meminfo1 producer=sampler-1 instance=sampler-1/meminfo1
+    - start name=meminfo1 interval=1000000
 """
 
 from ansible_collections.hpc.ldms.plugins.module_utils.apply.module_runner import run

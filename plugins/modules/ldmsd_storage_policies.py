@@ -41,26 +41,61 @@ commands:
   returned: always
   type: list
   elements: str
+  sample:
+    - load name=csv plugin=store_csv
+    - config name=csv path=/var/lib/ldms/csv
+    - strgp_add name=csv-meminfo plugin=csv container=store schema=meminfo flush=1000000
+    - strgp_start name=csv-meminfo
 before:
   description: The storage policies before the run.
   returned: when connected
   type: list
   elements: dict
+  sample: []
 after:
   description: The storage policies after the run (predicted in check mode).
   returned: when connected
   type: list
   elements: dict
+  sample:
+    - name: csv-meminfo
+      plugin: store_csv
+      container: store
+      schema: meminfo
+      regex: null
+      decomposition: null
+      flush: 1000000
+      producers: []
+      metrics:
+      - MemTotal
+      - MemFree
 gathered:
   description: The current storage policies, in the item form O(config) takes.
   returned: with O(state=gathered)
   type: list
   elements: dict
+  sample:
+    - name: csv-meminfo
+      plugin: store_csv
+      container: store
+      schema: meminfo
+      regex: null
+      decomposition: null
+      flush: 1000000
+      producers: []
+      metrics:
+      - MemTotal
+      - MemFree
 rendered:
   description: The commands that create the items, offline.
   returned: with O(state=rendered)
   type: list
   elements: str
+  sample:
+    - load name=csv plugin=store_csv
+    - config name=csv path=/var/lib/ldms/csv
+    - strgp_add name=csv-meminfo plugin=csv container=store schema=meminfo flush=1000000
+    - strgp_start name=csv-meminfo
 """
 
 from ansible_collections.hpc.ldms.plugins.module_utils.apply.module_runner import run

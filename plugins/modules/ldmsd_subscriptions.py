@@ -39,26 +39,37 @@ commands:
   returned: always
   type: list
   elements: str
+  sample:
+    - prdcr_subscribe stream=kokkos regex=.*
 before:
   description: The subscriptions before the run.
   returned: when connected
   type: list
   elements: dict
+  sample: []
 after:
   description: The subscriptions after the run (predicted in check mode).
   returned: when connected
   type: list
   elements: dict
+  sample:
+    - stream: kokkos
+      regex: ^(sampler-1-sock)$
 gathered:
   description: The current subscriptions, in the item form O(config) takes.
   returned: with O(state=gathered)
   type: list
   elements: dict
+  sample:
+    - stream: kokkos
+      regex: ^(sampler-1-sock)$
 rendered:
   description: The commands that create the items, offline.
   returned: with O(state=rendered)
   type: list
   elements: str
+  sample:
+    - prdcr_subscribe stream=kokkos regex=.*
 """
 
 from ansible_collections.hpc.ldms.plugins.module_utils.apply.module_runner import run

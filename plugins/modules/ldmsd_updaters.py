@@ -39,26 +39,51 @@ commands:
   returned: always
   type: list
   elements: str
+  sample:
+    - updtr_add name=all interval=1000000 offset=100000
+    - updtr_prdcr_add name=all regex=^sampler-1-sock$
+    - updtr_start name=all
 before:
   description: The updaters before the run.
   returned: when connected
   type: list
   elements: dict
+  sample: []
 after:
   description: The updaters after the run (predicted in check mode).
   returned: when connected
   type: list
   elements: dict
+  sample:
+    - name: all
+      interval: 1000000
+      offset: 100000
+      mode: pull
+      producers:
+      - ^sampler\-1\-sock$
+      sets: []
 gathered:
   description: The current updaters, in the item form O(config) takes.
   returned: with O(state=gathered)
   type: list
   elements: dict
+  sample:
+    - name: all
+      interval: 1000000
+      offset: 100000
+      mode: pull
+      producers:
+      - ^sampler\-1\-sock$
+      sets: []
 rendered:
   description: The commands that create the items, offline.
   returned: with O(state=rendered)
   type: list
   elements: str
+  sample:
+    - updtr_add name=all interval=1000000 offset=100000
+    - updtr_prdcr_add name=all regex=^sampler-1-sock$
+    - updtr_start name=all
 """
 
 from ansible_collections.hpc.ldms.plugins.module_utils.apply.module_runner import run

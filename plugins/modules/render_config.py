@@ -34,7 +34,10 @@ attributes:
     description: Reports the files that would be written, and writes none.
     support: full
   diff_mode:
-    description: Shows the new content of changed files (the first 20).
+    description:
+      - In check mode, a unified diff of each file that would change or be removed against its content on disk
+        (the first 20 files); nothing is written.
+      - Otherwise the new content of the files written (the first 20).
     support: full
   platform:
     description: Runs on the controller.
@@ -53,27 +56,42 @@ EXAMPLES = r"""
 
 RETURN = r"""
 written:
-  description: Number of files written (or that would be written in check mode).
+  description: Number of files written (in check mode, that would be written; none are).
   returned: always
   type: int
+  sample:
+    16
+    ...
 unchanged:
   description: Number of files already up to date.
   returned: always
   type: int
+  sample:
+    0
+    ...
 removed:
   description: Stale files removed.
   returned: always
   type: list
   elements: str
+  sample:
+    - sampler-11.conf
 source:
   description: The file the LDMS sections were read from.
   returned: always
   type: str
+  sample:
+    /etc/ldms/cluster.yaml
+    ...
 summary:
   description: A short human summary of the cluster and the balance.
   returned: always
   type: list
   elements: str
+  sample:
+    - '15 daemons: 10 samplers, 5 aggregators, 3 storage policies'
+    - 'L1 l1-agg-[1-4]: 10 producers over 4 aggregators (2-3 each)'
+    - 'L2 l2-agg: 4 producers over 1 aggregators (4-4 each)'
 """
 
 from ansible.module_utils.basic import AnsibleModule

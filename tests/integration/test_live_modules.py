@@ -105,7 +105,7 @@ def converge(cluster, *args, reconnect="1s", interval="1s", sample="1s"):
                          capture_output=True, text=True, timeout=180, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
     result = json.loads(out.read_text())
-    result["stdout"] = run.stdout
+    result["stdout"], result["stderr"] = run.stdout, run.stderr
     return result
 
 
@@ -163,6 +163,10 @@ def test_check_mode_predicts_the_commands_and_diff_is_shown(cluster):
     predicted = converge(cluster, "--check", "--diff", interval="3s", sample="2s")
     assert predicted["updaters"]["changed"] and predicted["samplers"]["changed"]
     assert "interval" in predicted["stdout"] and "--- before" in predicted["stdout"]
+    # --diff prints a unified diff of config lines, one object after another.
+    assert "-updtr_add name=all interval=1000000 offset=100000\n" in predicted["stdout"], predicted["stdout"]
+    assert "+updtr_add name=all interval=3000000 offset=100000\n" in predicted["stdout"], predicted["stdout"]
+    assert "splitlines" not in predicted["stdout"] and "splitlines" not in predicted["stderr"]
     applied = converge(cluster, interval="3s", sample="2s")
     for name in MODULE_RESULTS:
         assert predicted[name]["commands"] == applied[name]["commands"], name
@@ -293,3 +297,53 @@ def test_gathered_fed_back_as_overridden_changes_nothing(cluster):
     producers, updaters = json.loads(out.read_text())
     assert producers["changed"] is False and producers["commands"] == []
     assert updaters["changed"] is False and updaters["commands"] == []
+
+
+def run_task(cluster, task, *args):
+    """One task on localhost; the ansible-playbook run and the task's registered result."""
+    out = cluster["tmp"] / "task.json"
+    if out.exists():
+        out.unlink()
+    play = cluster["tmp"] / "task.yml"
+    play.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n    - %s\n      register: result\n"
+                    "      ignore_errors: true\n    - check_mode: false\n      ansible.builtin.copy:\n"
+                    "        content: \"{{ result | to_json }}\"\n        dest: %s\n" % (task, out))
+    run = subprocess.run([os.path.join(BIN, "ansible-playbook"), str(play), *args], env=cluster["env"],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run, json.loads(out.read_text())
+
+
+def test_info_query_answers_a_question(cluster):
+    converge(cluster)
+    task = ("hpc.ldms.ldmsd_info: {host: 127.0.0.1, port: %d, ldms_prefix: %s, query: \"%s\"}"
+            % (cluster["agg"], PREFIX, "producers[?state!='CONNECTED'].name"))
+    _run, result = run_task(cluster, task)
+    # ghost points at a port nobody listens on.
+    assert result["query_result"] == ["ghost"] and "producers" not in result, result
+    _run, result = run_task(cluster, task.replace("producers[?state!='CONNECTED'].name", "length(sets)"))
+    assert result["query_result"] == 2, result
+    _run, result = run_task(cluster, task.replace("producers[?state!='CONNECTED'].name", "producers[?"))
+    assert result["failed"] and "query 'producers[?' is not a valid JMESPath expression" in result["msg"], result
+
+
+def test_check_mode_predicts_a_daemon_not_started_yet_from_scratch(cluster):
+    down = free_ports(1)[0]
+    task = ("hpc.ldms.ldmsd_producers: {host: 127.0.0.1, port: %d, ldms_prefix: %s, predict_absent: true, "
+            "config: [{name: samp, host: 127.0.0.1, port: %d, reconnect: 1s}]}" % (down, PREFIX, cluster["samp"]))
+    run, predicted = run_task(cluster, task, "--check", "--diff")
+    assert not predicted.get("failed") and predicted["changed"], predicted
+    assert predicted["commands"] == ["prdcr_add name=samp host=127.0.0.1 port=%d xprt=sock type=active reconnect=1000000"
+                                     % cluster["samp"],
+                                     "prdcr_start name=samp"]
+    assert "predicted from scratch" in run.stderr + run.stdout
+    assert "+prdcr_add name=samp" in run.stdout
+    # Without the option, or outside check mode, an unreachable daemon stays an error.
+    _run, refused = run_task(cluster, task.replace("predict_absent: true", "predict_absent: false"), "--check")
+    assert refused["failed"] and "Is ldmsd running and listening there?" in refused["msg"], refused
+    _run, real = run_task(cluster, task)
+    assert real["failed"] and "Is ldmsd running and listening there?" in real["msg"], real
+    # A reachable daemon is read as usual, even with the option.
+    _run, live = run_task(cluster, task.replace("port: %d, ldms_prefix" % down, "port: %d, ldms_prefix" % cluster["agg"]),
+                          "--check")
+    assert live["changed"] and not live.get("warnings"), live

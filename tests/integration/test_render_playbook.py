@@ -93,3 +93,37 @@ def test_bad_cluster_file_fails_the_run(ansible_env, tmp_path):
     assert result.returncode != 0
     assert "daemons[0].endpoints[0].ports: 3 ports for 10 endpoint names" in result.stdout + result.stderr
     assert not dest.exists()
+
+
+def render_without_inventory(env, dest, *extra):
+    return run(env, os.path.join(BIN, "ansible-playbook"), os.path.join(REPO, "playbooks", "render.yml"),
+               "-e", "ldms_config_dir=%s" % dest, *extra)
+
+
+def test_cluster_file_as_extra_var_without_inventory(ansible_env, tmp_path):
+    dest = tmp_path / "out"
+    result = render_without_inventory(ansible_env, dest, "-e", "ldms_cluster_file=%s" % EXAMPLE)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "16 files written" in result.stdout and (dest / "l2-agg.conf").exists()
+    # Neither -i nor the extra variable: one message saying what to give.
+    result = render_without_inventory(ansible_env, tmp_path / "none")
+    assert result.returncode != 0
+    assert "No cluster file: run with -i <cluster.yaml>" in result.stdout and "ldms_cluster_file" in result.stdout
+    assert "no element 0" not in result.stdout + result.stderr
+
+
+def test_check_mode_diff_shows_each_file_and_writes_nothing(ansible_env, tmp_path):
+    dest = tmp_path / "out"
+    assert playbook(ansible_env, EXAMPLE, dest).returncode == 0
+    before = {name: (dest / name).read_text() for name in os.listdir(dest)}
+    (dest / "sampler-99.conf").write_text(before["sampler-1.conf"])  # a stale file of an earlier render
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(open(EXAMPLE).read().replace("ports: 10401", "ports: 10411"))
+    result = playbook(ansible_env, str(changed), dest, "--check", "--diff")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "--- before: %s/l1-agg-1.conf" % dest in result.stdout
+    assert "-listen xprt=sock port=10401" in result.stdout and "+listen xprt=sock port=10411" in result.stdout
+    assert "--- before: %s/sampler-99.conf" % dest in result.stdout  # would be removed
+    assert "files would be written" in result.stdout and " files written" not in result.stdout
+    assert {name: (dest / name).read_text() for name in os.listdir(dest) if name != "sampler-99.conf"} == before
+    assert (dest / "sampler-99.conf").exists()

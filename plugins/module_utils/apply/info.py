@@ -5,7 +5,12 @@
 
 from __future__ import annotations
 
-from ansible_collections.hpc.ldms.plugins.module_utils.apply.client import LdmsdClient
+from ansible_collections.hpc.ldms.plugins.module_utils.apply.client import LdmsdClient, LdmsdError
+
+try:
+    import jmespath
+except ImportError:  # reported by the module that needs it
+    jmespath = None
 
 
 def gather_info(client: LdmsdClient) -> dict:
@@ -22,3 +27,13 @@ def gather_info(client: LdmsdClient) -> dict:
         "plugins": client.status("plugn_status"),
         "sets": sorted(set(own_sets) | set(pulled)),
     }
+
+
+def compile_query(expression: str):
+    """A JMESPath expression over ``gather_info``'s result, checked before any request is sent."""
+    if jmespath is None:
+        raise LdmsdError("query needs the Python package jmespath on the host running the module")
+    try:
+        return jmespath.compile(expression)
+    except jmespath.exceptions.JMESPathError as exc:
+        raise LdmsdError("query %r is not a valid JMESPath expression: %s" % (expression, exc))

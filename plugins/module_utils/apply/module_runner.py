@@ -11,8 +11,10 @@ from ansible_collections.hpc.ldms.plugins.module_utils.apply.client import CONNE
 from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import (
     STATES,
     apply_commands,
+    config_text,
     normalize_config,
     plan_for,
+    plan_from_scratch,
 )
 from ansible_collections.hpc.ldms.plugins.module_utils.render import objects
 
@@ -21,7 +23,7 @@ def argument_spec() -> dict:
     spec = dict(CONNECTION_ARGSPEC)
     spec.update(config={"type": "list", "elements": "dict"},
                 state={"type": "str", "choices": list(STATES), "default": "merged"},
-                scope={"type": "str"})
+                scope={"type": "str"}, predict_absent={"type": "bool", "default": False})
     return spec
 
 
@@ -41,7 +43,15 @@ def run(kind: str):
             module.exit_json(changed=False, rendered=[c.text() for c in commands], commands=[c.text() for c in commands])
         client = LdmsdClient.from_params(params)
         try:
-            plan = plan_for(client, kind, state, wanted, scope=params["scope"])
+            reachable = True
+            if module.check_mode and params["predict_absent"] and state != "gathered":
+                try:
+                    client.connect()
+                except LdmsdError as exc:
+                    reachable = False
+                    module.warn("check mode: predicted from scratch, as for a daemon this run starts: %s" % exc)
+            plan = (plan_for(client, kind, state, wanted, scope=params["scope"]) if reachable
+                    else plan_from_scratch(kind, state, wanted, scope=params["scope"]))
             if state == "gathered":
                 module.exit_json(changed=False, gathered=plan.before, before=plan.before, after=plan.after, commands=[])
             commands = [command.text() for command in plan.commands]
@@ -54,5 +64,7 @@ def run(kind: str):
                          applied=getattr(exc, "applied", []))
     result = {"changed": bool(commands), "commands": commands, "before": plan.before, "after": plan.after}
     if module._diff:
-        result["diff"] = {"before": plan.before, "after": plan.after}
+        where = "%s %s:%s" % (kind, params["host"], params["port"])
+        result["diff"] = {"before": config_text(kind, plan.before), "after": config_text(kind, plan.after),
+                          "before_header": where, "after_header": where}
     module.exit_json(**result)

@@ -421,6 +421,21 @@ def plan_for(client, kind: str, state: str, wanted: List[dict], scope: Optional[
                         keep_started=keep_started)
 
 
+def config_text(kind: str, items: List[dict]) -> str:
+    """Objects as the ldmsd config lines that create them, sorted by object: the text a diff compares."""
+    lines = []
+    for item in sorted(items, key=lambda item: objects.identity(kind, item)):
+        lines += [command.text() for command in objects.add_commands(kind, item) + objects.start_command(kind, item)]
+    return "".join(line + "\n" for line in lines)
+
+
+def plan_from_scratch(kind: str, state: str, wanted: List[dict], scope: Optional[str] = None) -> Plan:
+    """``state`` planned against a daemon that has no objects yet."""
+    if kind == "subscriptions":
+        return plan_subscriptions(state, wanted, {}, [])
+    return plan_changes(kind, state, wanted, {}, scope=scope, plugins={} if kind == "storage_policies" else None)
+
+
 def normalize_config(kind: str, config: List[dict]) -> List[dict]:
     items = []
     for index, item in enumerate(config or []):

@@ -5,10 +5,13 @@ import json
 import pytest
 
 from ansible_collections.hpc.ldms.plugins.module_utils.apply.client import LdmsdError
+from ansible_collections.hpc.ldms.plugins.module_utils.apply.info import compile_query
 from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import (
     apply_commands,
+    config_text,
     normalize_config,
     plan_changes,
+    plan_from_scratch,
     producer_facts,
     updater_facts,
 )
@@ -213,3 +216,40 @@ def test_storage_policies_compare_library_and_flush_in_microseconds():
     plan = plan_changes("storage_policies", "merged", new, facts, plugins={"csv1": "store_csv"})
     assert texts(plan) == ["load name=csv2 plugin=store_csv", "config name=csv2 path=/d buffer=0",
                            "strgp_add name=s2 plugin=csv2 container=c schema=vmstat", "strgp_start name=s2"]
+
+
+def test_diff_text_is_config_lines_sorted_by_object():
+    items = normalize_config("producers", [
+        {"name": "b", "host": "h2", "port": 2, "reconnect": "1s"},
+        {"name": "a", "host": "h1", "port": 1, "reconnect": "2s", "auth": None}])
+    assert config_text("producers", items) == (
+        "prdcr_add name=a host=h1 port=1 xprt=sock type=active reconnect=2000000\nprdcr_start name=a\n"
+        "prdcr_add name=b host=h2 port=2 xprt=sock type=active reconnect=1000000\nprdcr_start name=b\n")
+    assert config_text("producers", []) == ""
+    updaters = normalize_config("updaters", [{"name": "u", "interval": "1s", "producers": ["^a$"],
+                                              "sets": [{"regex": "mem", "field": "schema"}]}])
+    assert config_text("updaters", updaters).splitlines() == [
+        "updtr_add name=u interval=1000000", "updtr_prdcr_add name=u regex=^a$",
+        "updtr_match_add name=u regex=mem match=schema", "updtr_start name=u"]
+
+
+def test_plan_from_scratch_adds_everything():
+    wanted = normalize_config("storage_policies", [
+        {"name": "csv-mem", "plugin": "csv", "container": "store", "schema": "meminfo",
+         "plugin_config": {"plugin": "store_csv", "path": "/tmp/csv"}}])
+    plan = plan_from_scratch("storage_policies", "merged", wanted)
+    assert [c.text() for c in plan.commands] == [
+        "load name=csv plugin=store_csv", "config name=csv path=/tmp/csv",
+        "strgp_add name=csv-mem plugin=csv container=store schema=meminfo", "strgp_start name=csv-mem"]
+    assert plan.before == [] and [item["name"] for item in plan.after] == ["csv-mem"]
+    subscriptions = plan_from_scratch("subscriptions", "merged", normalize_config("subscriptions", [{"stream": "s"}]))
+    assert [c.text() for c in subscriptions.commands] == ["prdcr_subscribe stream=s regex=.*"]
+
+
+def test_query_is_checked_before_use():
+    info = {"producers": [{"name": "a", "state": "CONNECTED"}, {"name": "b", "state": "DISCONNECTED"}],
+            "sets": ["x/meminfo"]}
+    assert compile_query("producers[?state!='CONNECTED'].name").search(info) == ["b"]
+    assert compile_query("length(sets)").search(info) == 1
+    with pytest.raises(LdmsdError, match=r"query 'producers\[\?' is not a valid JMESPath expression"):
+        compile_query("producers[?")
