@@ -34,7 +34,7 @@ ETCD = shutil.which("etcd") or "/usr/bin/etcd"
 LDMS_PREFIX = "/opt/ovis"
 # The package's service runs etcd as user etcd; without root the data belongs to whoever runs the test.
 ETCD_USER = "etcd" if os.geteuid() == 0 else getpass.getuser()
-ROLE_PACKAGES = ["ansible-core", "PyYAML", "python-hostlist", "jmespath", "etcd3gw"]
+ROLE_PACKAGES = ["ansible-core", "PyYAML", "python-hostlist", "jmespath", "etcd3gw", "prometheus-client"]
 needs_podman = pytest.mark.skipif(PODMAN is None, reason="podman is not installed; the container variants need it")
 
 CLUSTER = """\
