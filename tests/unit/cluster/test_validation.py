@@ -72,7 +72,8 @@ REFUSED = [
     # names: file names, inventory host names, ldmsd object names
     (lambda d: d["daemons"][0].update(names="../escape/pwned"), "daemons[0].names: bad daemon name '../escape/pwned'"),
     (lambda d: d["daemons"][0].update(names="/etc/x"), "daemons[0].names: bad daemon name '/etc/x'"),
-    (lambda d: d["daemons"][0].update(names="a" * 300, hosts="h"), "daemons[0].names: daemon name 'aaaaaaaaaaaaaaaaaaaa'... is 300 characters long (at most 63)"),
+    (lambda d: d["daemons"][0].update(names="a" * 300, hosts="h"),
+     "daemons[0].names: daemon name 'aaaaaaaaaaaaaaaaaaaa'... is 300 characters long (at most 63)"),
     (lambda d: d["daemons"][0].update(names="bad\x00name", hosts="h"), "daemons[0].names: bad daemon name 'bad\\x00name'"),
     (lambda d: endpoint(d).update(names="sampler-[1-4]-a..b"), "daemons[0].endpoints[0].names: bad endpoint name 'sampler-1-a..b'"),
     (lambda d: d["plugins"].update({"x/y": d["plugins"].pop("meminfo1")}), "plugins.x/y: bad plugin instance name 'x/y'"),
