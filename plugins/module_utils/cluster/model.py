@@ -12,6 +12,7 @@ before anything is written: what ldmsd 4.5.3 would refuse is refused here.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple, Union
@@ -286,8 +287,10 @@ class _Builder:
         return check_value(self.text(value, path), path)
 
     def text(self, value, path: str) -> str:
-        if isinstance(value, bool) or value is None or isinstance(value, (dict, list, float)):
+        if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
             raise ClusterError(path, "expected a string, got %s" % _kind(value))
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ClusterError(path, "expected a string or a number, got %r" % value)
         return str(int(value)) if isinstance(value, int) else str(value)
 
     def name(self, value, path: str, what: str) -> str:

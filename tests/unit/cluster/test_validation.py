@@ -97,6 +97,8 @@ REFUSED = [
     (lambda d: updater(d).update(sets=[{"regex": "a\tb", "field": "inst"}]),
      "aggregators[0].peers[0].updaters[0].sets[0].regex: 'a\\tb' holds a control character '\\t'"),
     (lambda d: d["stores"]["csv-meminfo"].update(container="c\nx"), "stores.csv-meminfo.container: 'c\\nx' holds a control character"),
+    (lambda d: plugin(d)["config"][0].update(threshold=float("inf")),
+     "plugins.meminfo1.config[0].threshold: expected a string or a number, got inf"),
     # unknown daemon keys are errors, never start-up commands
     (lambda d: d["daemons"][0].update(prdcr_add={"name": "evil", "host": "h"}),
      "daemons[0].prdcr_add: unknown daemon start-up request 'prdcr_add'"),
@@ -131,7 +133,9 @@ def test_accepted_values():
     data["daemons"][0]["environment"] = {"PATHS": "/a:/b", "X": "a=b;c#d"}
     data["daemons"][0]["log_level"] = "ERROR"
     data["daemons"][0]["default_auth"] = {"plugin": "munge"}
+    plugin(data)["config"][0]["threshold"] = 0.5
     cluster = build_cluster(data)
+    assert cluster.plugins["meminfo1"].config[0]["threshold"] == "0.5"
     assert cluster.daemons["sampler-1"].endpoints[0].port == "${PORT}"
     assert cluster.daemons["sampler-1"].options == [("log_level", "ERROR"), ("default_auth", {"plugin": "munge"})]
 
