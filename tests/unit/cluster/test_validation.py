@@ -338,3 +338,19 @@ def test_ldms_test_clusters(name, daemons):
     assert len(cluster.daemons) == daemons
     jobid = cluster.plugins["jobid_60s"]
     assert (jobid.interval, jobid.offset) == (60000000, -100000) and type(jobid.offset) is int
+
+
+def test_ldms_strict_in_the_files(tmp_path):
+    typo = BASE.replace("    interval: 1s\n", "    interval: 1s\n    intervall: 2s\n", 1)
+    cluster_file = tmp_path / "ldms.yaml"
+    cluster_file.write_text(typo)
+    wrapper = tmp_path / "inventory.yaml"
+    wrapper.write_text("plugin: hpc.ldms.cluster\nldms_config: ldms.yaml\nldms_strict: false\n")
+    with pytest.raises(ClusterError, match="did you mean 'interval'"):
+        load_cluster(str(cluster_file))
+    _source, cluster = load_cluster(str(wrapper))
+    assert cluster.warnings == ["plugins.meminfo1.intervall: unknown key 'intervall' ignored (did you mean 'interval'?)"]
+    cluster_file.write_text("ldms_strict: false\n" + typo)  # render and reconcile read this file alone
+    assert len(load_cluster(str(cluster_file))[1].warnings) == 1
+    with pytest.raises(ClusterError, match="did you mean"):
+        load_cluster(str(cluster_file), strict=True)
