@@ -43,6 +43,8 @@ options:
       - Unknown keys in the cluster file (typos such as C(intervall) or a top-level C(sampler)) are errors, with a
         "did you mean" suggestion. Set to C(false) to turn them into warnings; the keys are then ignored.
       - Named C(ldms_strict) because C(strict) already belongs to the constructed options (errors in C(compose)).
+      - The render and reconcile playbooks read the cluster file itself; with C(ldms_config), set C(ldms_strict) in
+        that file (a top-level key it may hold) so that they agree. C(false) in either file applies.
     type: bool
     default: true
   state_dir:
@@ -147,7 +149,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             except Exception:
                 load_cluster(path)  # names the file and YAML path when it can tell what is wrong
                 raise
-            source, cluster = load_cluster(path, strict=self.get_option("ldms_strict"))
+            source, cluster = load_cluster(path, strict=None if self.get_option("ldms_strict") else False)
             plans = plan_cluster(cluster, group_assignments(cluster, saved=self.saved_assignments(source)))
         except ClusterError as exc:
             display.error("%s: %s" % (NAME, exc))

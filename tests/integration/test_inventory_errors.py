@@ -3,25 +3,12 @@
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+from test_render_playbook import BIN, EXAMPLE, REPO, ansible_env  # noqa: F401 - a fixture
+
 DATA = os.path.join(REPO, "tests", "unit", "cluster", "data")
-EXAMPLE = os.path.join(REPO, "examples", "cluster.yaml")
-BIN = os.path.dirname(sys.executable)
-
-
-@pytest.fixture(scope="module")
-def ansible_env(tmp_path_factory):
-    collections = tmp_path_factory.mktemp("collections")
-    (collections / "ansible_collections" / "hpc").mkdir(parents=True)
-    os.symlink(REPO, collections / "ansible_collections" / "hpc" / "ldms")
-    env = dict(os.environ)
-    env.update(ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_INVENTORY_UNPARSED_WARNING="0", ANSIBLE_DEPRECATION_WARNINGS="0")
-    return env
 
 
 def inventory(env, path, *args):

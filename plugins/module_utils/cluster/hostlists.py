@@ -32,6 +32,7 @@ def _require_hostlist():
 FIELD_NAMES_MAX = 1000000  # names one hostlist field may expand to
 RANGES_PER_NAME_MAX = 16  # bracket ranges in one name (python-hostlist recurses per range)
 
+
 class HostlistTooLarge(ClusterError):
     """A hostlist over the limits: refused whatever the field means."""
 

@@ -12,6 +12,7 @@ before anything is written: what ldmsd 4.5.3 would refuse is refused here.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple, Union
@@ -50,6 +51,7 @@ DAEMON_OPTIONS = ("default_auth_args", "default_auth", "banner", "publish_kernel
 DAEMON_COMMANDS = ("banner", "daemon_name", "default_auth", "default_quota", "log_file", "log_level", "loglevel",
                    "memory", "set_memory", "metric_sets_default_authz", "pid_file", "publish_kernel", "worker_threads")
 SECTIONS = ("daemons", "aggregators", "samplers", "plugins", "stores")
+TYPO_CUTOFF = 0.85  # difflib ratio from which a top-level key is a misspelt section (sampler, store, damons)
 # Other top-level keys an inventory file holds (the plugin's own options).
 TOP_LEVEL_KEYS = SECTIONS + ("plugin", "ldms_config", "ldms_strict", "compose", "groups", "keyed_groups", "vars",
                              "strict", "leading_separator", "use_extra_vars")
@@ -286,8 +288,10 @@ class _Builder:
         return check_value(self.text(value, path), path)
 
     def text(self, value, path: str) -> str:
-        if isinstance(value, bool) or value is None or isinstance(value, (dict, list, float)):
+        if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
             raise ClusterError(path, "expected a string, got %s" % _kind(value))
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ClusterError(path, "expected a string or a number, got %r" % value)
         return str(int(value)) if isinstance(value, int) else str(value)
 
     def name(self, value, path: str, what: str) -> str:
@@ -856,7 +860,7 @@ def build_cluster(data, strict: bool = True) -> Cluster:
     for key in data:
         # Other top-level keys are scratch pads for anchors (LDMS files use defaults:);
         # one that looks like a section is a typo.
-        if key not in TOP_LEVEL_KEYS and difflib.get_close_matches(str(key), SECTIONS, n=1, cutoff=0.8):
+        if key not in TOP_LEVEL_KEYS and difflib.get_close_matches(str(key), SECTIONS, n=1, cutoff=TYPO_CUTOFF):
             builder.unknown(key, "", SECTIONS, "top-level key")
     daemons = builder.daemons(builder.required(data, "daemons", ""))
     plugins = builder.plugins(data.get("plugins"))

@@ -10,31 +10,48 @@ LDMS/Maestro cluster file with ``ldms_config`` (relative to itself).
 from __future__ import annotations
 
 import os
-from typing import Tuple
+from typing import Optional, Tuple
 
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.loader import load_file
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import Cluster, build_cluster
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.values import parse_bool
 
 
 def resolve_cluster_file(path: str) -> Tuple[str, dict]:
     """Return (the file holding the LDMS sections, its loaded data)."""
+    source, data, _given = _resolve(path)
+    return source, data
+
+
+def _resolve(path: str):
+    """(cluster file, its data, the data of the file given)."""
     data = load_file(path)
     if isinstance(data, dict) and data.get("ldms_config") is not None:
         reference = data["ldms_config"]
         if not isinstance(reference, str):
             raise ClusterError("%s: ldms_config" % path, "expected a file path")
         target = reference if os.path.isabs(reference) else os.path.join(os.path.dirname(os.path.abspath(path)), reference)
-        return target, load_file(target)
-    return os.path.abspath(path), data
+        return target, load_file(target), data
+    return os.path.abspath(path), data, data
 
 
-def load_cluster(path: str, strict: bool = True) -> Tuple[str, Cluster]:
+def strict_setting(data) -> bool:
+    """A file's own ``ldms_strict`` (default true)."""
+    value = data.get("ldms_strict") if isinstance(data, dict) else None
+    return True if value is None else parse_bool(value, "ldms_strict")
+
+
+def load_cluster(path: str, strict: Optional[bool] = None) -> Tuple[str, Cluster]:
     """Load and validate a cluster file (or an inventory file pointing at one).
 
-    ``strict=False`` turns unknown keys into warnings.
+    ``strict=False`` turns unknown keys into warnings. Without it, the
+    ``ldms_strict`` key of the file given, or of the cluster file it names,
+    decides, so that the inventory, render and reconcile agree.
     """
-    source, data = resolve_cluster_file(path)
+    source, data, given = _resolve(path)
+    if strict is None:
+        strict = strict_setting(data) and strict_setting(given)
     try:
         return source, build_cluster(data, strict=strict)
     except ClusterError as exc:

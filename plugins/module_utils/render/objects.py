@@ -11,6 +11,7 @@ resource modules' ``commands`` and ``state: rendered`` all come from here.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -41,7 +42,7 @@ def exact_names_regex(names: List[str]) -> str:
 
 def _text(value, path):
     """One ldmsd attribute value (no space, newline or control character)."""
-    if isinstance(value, (dict, list, bool, float)) or value is None:
+    if isinstance(value, (dict, list, bool)) or value is None or (isinstance(value, float) and not math.isfinite(value)):
         raise ClusterError(path, "expected a string, got %r" % (value,))
     return check_value(str(value), path)
 

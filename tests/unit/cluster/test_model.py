@@ -166,6 +166,8 @@ def test_unknown_keys_warn_when_not_strict():
     (lambda d: d["daemons"][0]["endpoints"][0].update(speed=1), "daemons[0].endpoints[0].speed: unknown key 'speed'"),
     (lambda d: d.update(sampler=d.pop("samplers")), "sampler: unknown top-level key 'sampler' (did you mean 'samplers'?)"),
     (lambda d: d.update(aggregator=[]), "aggregator: unknown top-level key 'aggregator' (did you mean 'aggregators'?)"),
+    (lambda d: d.update(damons=[]), "damons: unknown top-level key 'damons' (did you mean 'daemons'?)"),
+    (lambda d: d.update(store={}), "store: unknown top-level key 'store' (did you mean 'stores'?)"),
     (lambda d: d["aggregators"][0]["peers"][0]["updaters"][0].update(intervl="1s"),
      "aggregators[0].peers[0].updaters[0].intervl: unknown key 'intervl' (did you mean 'interval'?)"),
 ])
@@ -181,6 +183,7 @@ def test_scratch_pad_top_level_keys_stay_allowed():
     data = base()
     data["defaults"] = {"anything": 1}
     data["comment_hosts"] = "----"
+    data["aggregators_old"] = []
     cluster = build_cluster(data)
     assert cluster.warnings == []
 

@@ -17,60 +17,9 @@ from ansible_collections.hpc.ldms.plugins.module_utils.render.commands import Co
 from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import plan_cluster
 from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import render_files
 
+from test_model import BASE, base, error_of  # 10 samplers, 2 aggregators, a csv store
+
 DATA = os.path.join(os.path.dirname(__file__), "data")
-
-BASE = """
-daemons:
-  - names: "sampler-[1-4]"
-    hosts: "nid[1-4]"
-    endpoints:
-      - names: "sampler-[1-4]-411"
-        ports: 411
-  - names: "agg-[1-2]"
-    hosts: "a[1-2]"
-    endpoints:
-      - names: "agg-[1-2]-511"
-        ports: 511
-aggregators:
-  - daemons: "agg-[1-2]"
-    peers:
-      - daemons: "sampler-[1-4]"
-        endpoints: "sampler-[1-4]-411"
-        reconnect: 20s
-        type: active
-        updaters:
-          - interval: 1s
-            offset: 100ms
-samplers:
-  - daemons: "sampler-[1-4]"
-    plugins: [meminfo1]
-plugins:
-  meminfo1:
-    name: meminfo
-    interval: 1s
-    config:
-      - schema: meminfo
-  csv:
-    name: store_csv
-    config:
-      - path: /data
-stores:
-  csv-meminfo:
-    daemons: "agg-[1-2]"
-    plugin: csv
-    container: c
-    schema: meminfo
-"""
-
-
-def base():
-    return load_text(BASE)
-
-
-def error_of(data):
-    with pytest.raises(ClusterError) as info:
-        build_cluster(data)
-    return str(info.value)
 
 
 def endpoint(d):
@@ -123,7 +72,8 @@ REFUSED = [
     # names: file names, inventory host names, ldmsd object names
     (lambda d: d["daemons"][0].update(names="../escape/pwned"), "daemons[0].names: bad daemon name '../escape/pwned'"),
     (lambda d: d["daemons"][0].update(names="/etc/x"), "daemons[0].names: bad daemon name '/etc/x'"),
-    (lambda d: d["daemons"][0].update(names="a" * 300, hosts="h"), "daemons[0].names: daemon name 'aaaaaaaaaaaaaaaaaaaa'... is 300 characters long (at most 63)"),
+    (lambda d: d["daemons"][0].update(names="a" * 300, hosts="h"),
+     "daemons[0].names: daemon name 'aaaaaaaaaaaaaaaaaaaa'... is 300 characters long (at most 63)"),
     (lambda d: d["daemons"][0].update(names="bad\x00name", hosts="h"), "daemons[0].names: bad daemon name 'bad\\x00name'"),
     (lambda d: endpoint(d).update(names="sampler-[1-4]-a..b"), "daemons[0].endpoints[0].names: bad endpoint name 'sampler-1-a..b'"),
     (lambda d: d["plugins"].update({"x/y": d["plugins"].pop("meminfo1")}), "plugins.x/y: bad plugin instance name 'x/y'"),
@@ -147,14 +97,16 @@ REFUSED = [
     (lambda d: updater(d).update(sets=[{"regex": "a\tb", "field": "inst"}]),
      "aggregators[0].peers[0].updaters[0].sets[0].regex: 'a\\tb' holds a control character '\\t'"),
     (lambda d: d["stores"]["csv-meminfo"].update(container="c\nx"), "stores.csv-meminfo.container: 'c\\nx' holds a control character"),
+    (lambda d: plugin(d)["config"][0].update(threshold=float("inf")),
+     "plugins.meminfo1.config[0].threshold: expected a string or a number, got inf"),
     # unknown daemon keys are errors, never start-up commands
     (lambda d: d["daemons"][0].update(prdcr_add={"name": "evil", "host": "h"}),
      "daemons[0].prdcr_add: unknown daemon start-up request 'prdcr_add'"),
     (lambda d: d["daemons"][0].update(bogus="1"), "daemons[0].bogus: unknown daemon key 'bogus'"),
     (lambda d: d["daemons"][0].update(log_levl="DEBUG"), "daemons[0].log_levl: unknown daemon key 'log_levl' (did you mean 'log_level'?)"),
     # values refused together
-    (lambda d: d["daemons"][1].update(hosts="nid1", endpoints=[{"names": "agg-[1-2]-511", "ports": 411}]),
-     "daemons[1].endpoints: daemons 'sampler-1' and 'agg-1' both listen on host nid1 port 411 (sock)"),
+    (lambda d: d["daemons"][1].update(hosts="nid00001", endpoints=[{"names": "agg-[1-2]-511", "ports": 411}]),
+     "daemons[1].endpoints: daemons 'sampler-1' and 'agg-1' both listen on host nid00001 port 411 (sock)"),
     (lambda d: peer(d).update(daemons="agg-[1-2]", endpoints="agg-[1-2]-511"),
      "aggregators[0].peers[0].daemons: aggregator 'agg-1' would pull from itself"),
     (lambda d: d["stores"]["csv-meminfo"].update(daemons="sampler-1"),
@@ -181,7 +133,9 @@ def test_accepted_values():
     data["daemons"][0]["environment"] = {"PATHS": "/a:/b", "X": "a=b;c#d"}
     data["daemons"][0]["log_level"] = "ERROR"
     data["daemons"][0]["default_auth"] = {"plugin": "munge"}
+    plugin(data)["config"][0]["threshold"] = 0.5
     cluster = build_cluster(data)
+    assert cluster.plugins["meminfo1"].config[0]["threshold"] == "0.5"
     assert cluster.daemons["sampler-1"].endpoints[0].port == "${PORT}"
     assert cluster.daemons["sampler-1"].options == [("log_level", "ERROR"), ("default_auth", {"plugin": "munge"})]
 
@@ -224,7 +178,7 @@ def test_expanded_updater_round_trips_with_no_change():
     data = base()
     updater(data)["producers"] = ["sampler-[1-2]-411", "sampler-4-411"]
     want = objects.normalize_item("updaters", plan_cluster(build_cluster(data))["agg-1"].updaters[0], "u")
-    producer_names = ["sampler-%d-411" % n for n in range(1, 5)] + ["sampler-10-411"]
+    producer_names = ["sampler-%d-411" % n for n in range(1, 11)]
     # A gathered updater: its producers as exact names, the matched list as 4.5.3 reports it.
     have = {"item": dict(want, producers=["^%s$" % n for n in ("sampler-1-411", "sampler-2-411", "sampler-4-411")]),
             "matched": ["sampler-1-411", "sampler-2-411", "sampler-4-411"]}
@@ -287,8 +241,8 @@ def test_many_ranges_in_one_name_are_refused_before_recursing():
 
 def test_whole_file_limit_on_daemons(monkeypatch):
     from ansible_collections.hpc.ldms.plugins.module_utils.cluster import model
-    monkeypatch.setattr(model, "DAEMONS_MAX", 5)
-    assert error_of(base()) == "daemons[1].names: more than 5 daemons in one file"
+    monkeypatch.setattr(model, "DAEMONS_MAX", 11)
+    assert error_of(base()) == "daemons[1].names: more than 11 daemons in one file"
 
 
 def test_billion_laughs_in_names_is_refused_by_the_loader():
@@ -302,7 +256,7 @@ def test_billion_laughs_in_names_is_refused_by_the_loader():
 
 
 def test_a_small_alias_list_in_names_is_a_clear_error():
-    text = BASE.replace('names: "sampler-[1-4]"\n', 'names: [*n, *n]\n', 1)
+    text = BASE.replace('names: "sampler-[1-10]"\n', 'names: [*n, *n]\n', 1)
     text = "n: &n [sampler-1, sampler-2]\n" + text
     assert error_of(load_text(text)) == "daemons[0].names[0]: a hostlist list holds strings, not lists"
 
@@ -349,7 +303,7 @@ def test_sampler_plugins_get_component_id_and_daemons_set_compid():
     lines = files["sampler-3.conf"].splitlines()
     assert lines[1] == "env COMPID=3"
     assert "config name=meminfo1 schema=meminfo producer=sampler-3 instance=sampler-3/meminfo1 component_id=${COMPID}" in lines
-    assert files["agg-2.conf"].splitlines()[1] == "env COMPID=6"  # position in the file: unique per daemon
+    assert files["agg-2.conf"].splitlines()[1] == "env COMPID=12"  # position in the file: unique per daemon
 
 
 def test_component_id_and_compid_from_the_file_win():
@@ -384,3 +338,19 @@ def test_ldms_test_clusters(name, daemons):
     assert len(cluster.daemons) == daemons
     jobid = cluster.plugins["jobid_60s"]
     assert (jobid.interval, jobid.offset) == (60000000, -100000) and type(jobid.offset) is int
+
+
+def test_ldms_strict_in_the_files(tmp_path):
+    typo = BASE.replace("    interval: 1s\n", "    interval: 1s\n    intervall: 2s\n", 1)
+    cluster_file = tmp_path / "ldms.yaml"
+    cluster_file.write_text(typo)
+    wrapper = tmp_path / "inventory.yaml"
+    wrapper.write_text("plugin: hpc.ldms.cluster\nldms_config: ldms.yaml\nldms_strict: false\n")
+    with pytest.raises(ClusterError, match="did you mean 'interval'"):
+        load_cluster(str(cluster_file))
+    _source, cluster = load_cluster(str(wrapper))
+    assert cluster.warnings == ["plugins.meminfo1.intervall: unknown key 'intervall' ignored (did you mean 'interval'?)"]
+    cluster_file.write_text("ldms_strict: false\n" + typo)  # render and reconcile read this file alone
+    assert len(load_cluster(str(cluster_file))[1].warnings) == 1
+    with pytest.raises(ClusterError, match="did you mean"):
+        load_cluster(str(cluster_file), strict=True)
