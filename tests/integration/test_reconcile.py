@@ -98,7 +98,7 @@ class Cluster:
             return run
         assert run.returncode == 0, run.stdout + run.stderr
         report = json.loads((self.state / "reconcile-report.json").read_text())
-        report["stdout"] = run.stdout
+        report["stdout"], report["stderr"] = run.stdout, run.stderr
         return report
 
     def assignment(self):
@@ -329,3 +329,18 @@ def test_a_hung_l1_is_cut_off_at_the_l2_and_its_sets_flow_again(cluster):
     assert sorted(running) == sorted(cluster.assignment())
     again = cluster.reconcile()
     assert again["changed"] is False and again["missing_sets"] == [], again
+
+
+@pytest.mark.parametrize("text", ["[]", '{"failures": {"l1-1": "x"}, "assignments": []}'])
+def test_an_unusable_state_is_set_aside_and_the_run_goes_on(cluster, text):
+    cluster.reconcile()
+    (cluster.state / "reconcile-state.json").write_text(text)
+    report = cluster.reconcile()
+    discarded = report["state_discarded"]
+    assert discarded["location"] == str(cluster.state / "reconcile-state.json")
+    assert open(discarded["kept_as"]).read() == text
+    warning = "[WARNING]: the reconcile state %s could not be used" % discarded["location"]
+    assert warning in report["stdout"] + report["stderr"]
+    assert report["missing_sets"] == [] and report["errors"] == []
+    assert sorted(cluster.assignment()) == sorted("samp-%d-ep" % i for i in range(1, 9))
+    assert cluster.reconcile()["state_discarded"] is None
