@@ -63,6 +63,8 @@ class ActionModule(ActionBase):
                                          prune=args["prune"])
         except ClusterError as exc:
             raise AnsibleActionFail(str(exc))
+        except OSError as exc:
+            raise AnsibleActionFail("cannot write into %s: %s" % (args["dest"], exc))
         result.update(
             changed=rendered.changed,
             dest=args["dest"],

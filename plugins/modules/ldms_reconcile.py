@@ -157,8 +157,10 @@ restart_needed:
       differs: [reconnect]
 missing_sets:
   description:
-    - Sampler sets not visible at the top level, as C({set, sampler, reason}); reason is one of sampler down,
-      not assigned, producer disconnected, no updater matches.
+    - Sampler sets not at the top level READY (or UPDATING) with a fresh update time, as
+      C({set, sampler, reason, detail}); reason is one of sampler down, not assigned, stale,
+      aggregator unresponsive, producer disconnected, duplicate set, set not pulled, set not ready;
+      detail quotes the producer and set states ldmsd reported on the way up.
   returned: success
   type: list
   elements: dict

@@ -62,3 +62,18 @@ def test_without_quorum_nothing_changes_and_it_says_why(etcd):
             if time.time() > deadline:
                 raise
             time.sleep(0.5)
+
+
+def test_an_unusable_state_in_etcd_is_kept_aside_and_replaced(etcd):
+    store = EtcdState(etcd.endpoints(), "/hpc-ldms/test", timeout=2.0)
+    with store.locked():
+        store.client.put(store.key, "[]")
+        assert store.load(check=True)["assignments"] == {} and store.discarded["kept_as"] is None
+        state = store.load()
+        assert state["assignments"] == {} and "list, not a mapping" in store.discarded["problem"]
+        kept = store.discarded["kept_as"].split("etcd key ", 1)[1]
+        assert kept.startswith("/hpc-ldms/test/state.corrupt-")
+        assert store.client.get(kept) == [b"[]"]
+        store.save(dict(state, failures={"l1-1": 1}))
+    with store.locked():
+        assert store.load()["failures"] == {"l1-1": 1} and store.discarded is None

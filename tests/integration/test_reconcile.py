@@ -107,7 +107,7 @@ class Cluster:
             return run
         assert run.returncode == 0, run.stdout + run.stderr
         report = json.loads((self.state / "reconcile-report.json").read_text())
-        report["stdout"] = run.stdout
+        report["stdout"], report["stderr"] = run.stdout, run.stderr
         return report
 
     def assignment(self):
@@ -177,7 +177,8 @@ def test_converge_failover_return_and_no_op(cluster):
         assert all(c.split()[0] in ("prdcr_add", "prdcr_start") for c in sent), sent
         started = {c.split("name=")[1].split()[0] for c in sent}
         assert started == {m["producer"] for m in second["moved"] if m["to"] == survivor}
-    assert "l2" not in second["commands"]
+    # The L2 stops only its producer for the dead L1: a hung one would keep its sets frozen there.
+    assert second["commands"]["l2"] == ["prdcr_stop name=%s-ep" % victim]
     # A deployment now configures what the reconcile chose.
     assert cluster.inventory_holders() == cluster.assignment()
 
@@ -186,6 +187,7 @@ def test_converge_failover_return_and_no_op(cluster):
     time.sleep(1.5)
     third = cluster.reconcile("-e", "ldms_dead_after=1")
     assert third["dead"] == [] and victim in third["reconfigured"]
+    assert third["commands"]["l2"] == ["prdcr_start name=%s-ep" % victim]
     after = cluster.assignment()
     loads = {agg: sum(1 for holder in after.values() if holder == agg) for agg in L1}
     assert max(loads.values()) - min(loads.values()) <= 1
@@ -216,7 +218,9 @@ def test_restarted_sampler_is_reconfigured_and_interval_edit_restarts_only_that_
     cluster.reconcile()
     cluster.kill("samp-3")
     down = cluster.reconcile("-e", "ldms_settle=3")
-    assert down["missing_sets"] == [{"set": "samp-3/meminfo1", "sampler": "samp-3", "reason": "sampler down"}]
+    assert [(m["set"], m["sampler"], m["reason"]) for m in down["missing_sets"]] == [
+        ("samp-3/meminfo1", "samp-3", "sampler down")]
+    assert "cannot reach" in down["missing_sets"][0]["detail"]
     cluster.start("samp-3")
     time.sleep(1.5)
     back = cluster.reconcile()
@@ -327,7 +331,7 @@ def test_a_hung_l1_is_cut_off_at_the_l2_and_its_sets_flow_again(cluster):
     at_l2 = [s for s in set_status(cluster, "l2") if s["inst_name"] in orphan_sets]
     assert sorted(s["inst_name"] for s in at_l2) == orphan_sets, at_l2
     for entry in at_l2:
-        assert entry["state"] == "READY" and entry["producer"] != victim + "-ep", entry
+        assert entry["state"] in ("READY", "UPDATING") and entry["producer"] != victim + "-ep", entry
         assert now - int(entry["timestamp.sec"]) < 8, entry
 
     # Back: the L2 pulls from it again, and no sampler is held by two L1s.
@@ -396,3 +400,18 @@ def test_bare_daemons_with_an_explicit_auth_domain(tmp_path, domain):
         if munged is not None:
             munged.terminate()
             munged.wait()
+
+
+@pytest.mark.parametrize("text", ["[]", '{"failures": {"l1-1": "x"}, "assignments": []}'])
+def test_an_unusable_state_is_set_aside_and_the_run_goes_on(cluster, text):
+    cluster.reconcile()
+    (cluster.state / "reconcile-state.json").write_text(text)
+    report = cluster.reconcile()
+    discarded = report["state_discarded"]
+    assert discarded["location"] == str(cluster.state / "reconcile-state.json")
+    assert open(discarded["kept_as"]).read() == text
+    warning = "[WARNING]: the reconcile state %s could not be used" % discarded["location"]
+    assert warning in report["stdout"] + report["stderr"]
+    assert report["missing_sets"] == [] and report["errors"] == []
+    assert sorted(cluster.assignment()) == sorted("samp-%d-ep" % i for i in range(1, 9))
+    assert cluster.reconcile()["state_discarded"] is None

@@ -6,7 +6,7 @@
 Each aggregator's ``prdcr_status`` (producer states) and ``prdcr_set_status``
 (set state and last update time, per producer) are read once; a set counts as
 at the top when a top-level aggregator holds it READY with a fresh update
-time. For any other set the reason is the symptom at the top ("stale",
+time (READY or, mid-update, UPDATING). For any other set the reason is the symptom at the top ("stale",
 "set not ready") or else the first hop, from the sampler up, where ldmsd
 shows the set stuck, and ``detail`` quotes what ldmsd said along the way.
 
@@ -20,6 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
+
+# A set between two updates is READY, or UPDATING while one is under way: both hold data.
+LIVE_STATES = ("READY", "UPDATING")
 
 from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import CLOCK_SLACK_S, STOPPED_AFTER_INTERVALS
 
@@ -52,8 +55,11 @@ class DaemonView:
         return view
 
     def fresh(self, instance: str, interval_us: int, now: float) -> bool:
-        return any(entry["state"] == "READY" and entry["stamp"] and not is_stale(entry["stamp"], interval_us, now)
-                   for entry in self.sets.get(instance, []))
+        return any(_fresh(entry, interval_us, now) for entry in self.sets.get(instance, []))
+
+
+def _fresh(entry: dict, interval_us: int, now: float) -> bool:
+    return entry["state"] in LIVE_STATES and bool(entry["stamp"]) and not is_stale(entry["stamp"], interval_us, now)
 
 
 def _entry_text(entry: dict, now: float) -> str:
@@ -87,7 +93,7 @@ def diagnose(instance: str, path: List[Tuple[str, str]], views: Dict[str, Daemon
         entries = view.sets.get(instance, [])
         own = [entry for entry in entries if entry["producer"] == producer]
         others = [entry for entry in entries if entry["producer"] != producer]
-        if own and own[0]["state"] == "READY" and own[0]["stamp"] and not is_stale(own[0]["stamp"], interval_us, now):
+        if own and _fresh(own[0], interval_us, now):
             continue
         if others and (not own or not own[0]["stamp"]):
             evidence.append("%s: held through another producer (%s); producer %s cannot add it"

@@ -163,7 +163,11 @@ class FileState:
         return _completed(data)
 
     def _set_aside(self, problem: str, check: bool) -> dict:
-        kept = self.path + _corrupt_suffix()
+        kept = candidate = self.path + _corrupt_suffix()
+        number = 1
+        while os.path.lexists(kept):  # never replace an earlier one kept the same second
+            number += 1
+            kept = "%s.%d" % (candidate, number)
         self.discarded = {"location": self.path, "kept_as": None if check else kept, "problem": problem}
         if check:
             return empty_state()

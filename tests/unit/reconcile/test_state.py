@@ -107,3 +107,13 @@ def test_links_in_the_state_directory_are_never_written_through(tmp_path):
         with FileState(str(state_dir)).locked():
             pytest.fail("the lock must not be taken through a link")
     assert outside.read_text() == "precious\n"
+
+
+def test_two_unusable_states_in_one_second_are_both_kept(tmp_path):
+    store = FileState(str(tmp_path))
+    kept = []
+    for text in ("[]", "null", "42"):
+        (tmp_path / "reconcile-state.json").write_text(text)
+        store.load()
+        kept.append(store.discarded["kept_as"])
+    assert len(set(kept)) == 3 and [open(path).read() for path in kept] == ["[]", "null", "42"]
