@@ -720,7 +720,7 @@ class _Builder:
             path = "aggregators[%d]" % index
             spec = self.mapping(spec, path)
             self.warn_unknown(spec, path, ("daemons", "peers", "prdcr_listen", "subscribe", "advertise", "plugins"))
-            key = self.string(self.required(spec, "daemons", path), _join(path, "daemons"))
+            key = self.text(self.required(spec, "daemons", path), _join(path, "daemons"))  # a hostlist, not an ldmsd value
             group = AggregatorGroup(key=key, daemons=self.daemon_refs(key, _join(path, "daemons"), daemons), path=path)
             members = set(group.daemons)
             for p_index, peer in enumerate(self.sequence(spec.get("peers") or [], _join(path, "peers"))):

@@ -134,6 +134,8 @@ def test_accepted_values():
     data["daemons"][0]["log_level"] = "ERROR"
     data["daemons"][0]["default_auth"] = {"plugin": "munge"}
     plugin(data)["config"][0]["threshold"] = 0.5
+    data["aggregators"][0]["daemons"] = "agg-1, agg-2"  # a hostlist may hold spaces; it is no ldmsd value
+    data["stores"]["csv-meminfo"]["daemons"] = "agg-1, agg-2"
     cluster = build_cluster(data)
     assert cluster.plugins["meminfo1"].config[0]["threshold"] == "0.5"
     assert cluster.daemons["sampler-1"].endpoints[0].port == "${PORT}"
