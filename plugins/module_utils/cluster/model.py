@@ -389,10 +389,18 @@ class _Builder:
                     continue
                 bound = listeners.setdefault((daemon.host, endpoint.xprt, str(endpoint.port)), [])
                 for address, other in bound:
-                    if other != daemon.name and (address == endpoint.listen_host or ANY_ADDRESS in (address, endpoint.listen_host)):
+                    if other == daemon.name:
+                        continue
+                    clash = "daemons %r and %r both listen on host %s port %s (%s)" % (
+                        other, daemon.name, daemon.host, endpoint.port, endpoint.xprt)
+                    if address == endpoint.listen_host == ANY_ADDRESS:
+                        # Both bind every address: fine only where each runs in its own network
+                        # namespace (containers), as LDMS's own example clusters assume.
+                        self.warnings.append("%s.endpoints: %s on every address; the second cannot start "
+                                             "unless each has its own network namespace" % (daemon.path, clash))
+                    elif address == endpoint.listen_host or ANY_ADDRESS in (address, endpoint.listen_host):
                         # ldmsd: the second daemon cannot listen ("Error 8 Listening on sock:<port>") and exits.
-                        raise ClusterError(daemon.path + ".endpoints", "daemons %r and %r both listen on host %s port %s (%s)"
-                                           % (other, daemon.name, daemon.host, endpoint.port, endpoint.xprt))
+                        raise ClusterError(daemon.path + ".endpoints", clash)
                 bound.append((endpoint.listen_host, daemon.name))
         return result
 
