@@ -333,6 +333,10 @@ def test_a_hung_l1_is_cut_off_at_the_l2_and_its_sets_flow_again(cluster):
     for entry in at_l2:
         assert entry["state"] in ("READY", "UPDATING") and entry["producer"] != victim + "-ep", entry
         assert now - int(entry["timestamp.sec"]) < 8, entry
+    time.sleep(4)  # and the store writes them again
+    stored = {line.split(",")[2] for line in (cluster.tmp / "csv" / "store" / "meminfo").read_text().splitlines()
+              if not line.startswith("#") and float(line.split(",")[0]) > now}
+    assert {name.split("/")[0] for name in orphan_sets} <= stored, stored
 
     # Back: the L2 pulls from it again, and no sampler is held by two L1s.
     cluster.thaw(victim)
