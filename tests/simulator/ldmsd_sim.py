@@ -836,9 +836,11 @@ def main(argv):
     daemon.listening.update(("sock", port) for _host, port in ports)
     for number, (verb, attrs) in commands:
         if verb == "listen":
-            if attrs.get("auth") and attrs["auth"] not in daemon.auth_domains:
-                daemon.log("ERROR: line %d: Authentication domain '%s' not found." % (number, attrs["auth"]))
-                return 2
+            if attrs.get("auth"):
+                if attrs["auth"] not in daemon.auth_domains:
+                    daemon.log("ERROR: line %d: Authentication domain '%s' not found." % (number, attrs["auth"]))
+                    return 2
+                daemon.auth = daemon.auth_domains[attrs["auth"]]["plugin"]  # what a client must speak
             continue
         errcode, message = daemon.handle(verb, attrs)
         if errcode:
