@@ -6,15 +6,20 @@
 from __future__ import annotations
 
 import os
+import time
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
-from ansible_collections.hpc.ldms.plugins.module_utils.cluster.source import load_cluster
+from ansible_collections.hpc.ldms.plugins.module_utils.render.plan_cache import loaded_cluster
 from ansible_collections.hpc.ldms.plugins.module_utils.render.summary import render_summary
 from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import render_to_dir
+
+display = Display()
+PROGRESS_AFTER = 1.0  # seconds; quicker renders print no progress
 
 ARGUMENT_SPEC = {
     "src": {"type": "path", "required": True},
@@ -35,12 +40,22 @@ class ActionModule(ActionBase):
         if validation.error_messages:
             raise AnsibleActionFail("; ".join(validation.error_messages))
         args = validation.validated_parameters
+        progress = Progress()
         try:
-            source, cluster = load_cluster(args["src"])
+            # Usually loaded already by the inventory, in the process this worker was forked from.
+            loaded = loaded_cluster(args["src"])
+            source, cluster = loaded.source, loaded.cluster
+            progress.say("%d daemons loaded from %s" % (len(cluster.daemons), source))
+            planner = loaded.planner
+            progress.say("%d aggregator groups balanced" % len(cluster.aggregators))
             rendered = render_to_dir(cluster, source, args["dest"], check_mode=self._task.check_mode,
-                                     prune=args["prune"])
+                                     prune=args["prune"], planner=planner,
+                                     progress=lambda done, total: progress.say("%d of %d daemons rendered"
+                                                                               % (done, total)))
         except ClusterError as exc:
             raise AnsibleActionFail(str(exc))
+        progress.say("%d files written, %d unchanged, %d removed" % (
+            len(rendered.written), len(rendered.unchanged), len(rendered.removed)))
         result.update(
             changed=rendered.changed,
             dest=args["dest"],
@@ -57,3 +72,15 @@ class ActionModule(ActionBase):
                                "after": open(os.path.join(args["dest"], name), encoding="utf-8").read()}
                               for name in rendered.written[:20]]
         return result
+
+
+class Progress:
+    """Phase lines for a long render, shown once it has run for PROGRESS_AFTER seconds."""
+
+    def __init__(self):
+        self.started = time.monotonic()
+
+    def say(self, message: str):
+        elapsed = time.monotonic() - self.started
+        if elapsed >= PROGRESS_AFTER:
+            display.display("hpc.ldms.render_config: %s (%.1f s)" % (message, elapsed))

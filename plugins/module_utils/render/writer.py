@@ -5,16 +5,20 @@
 
 Files whose content is unchanged are not rewritten, so a second render
 changes nothing. Stale files that this renderer wrote earlier (they carry its
-header) are removed; other files in the directory are left alone. Large
-clusters are rendered by forked workers, one per CPU.
+header) are removed; other files in the directory are left alone.
+
+Everything runs in the calling process, one daemon at a time: the render
+runs inside Ansible's worker, which has threads, so forking there can hang;
+and shared plugin items keep a daemon at tens of microseconds.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import contextlib
+import gc
 import os
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional
 
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import Cluster
 from ansible_collections.hpc.ldms.plugins.module_utils.render.config_file import HEADER, daemon_config_text
@@ -26,7 +30,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import
 from ansible_collections.hpc.ldms.plugins.module_utils.render.topology import topology_markdown
 
 TOPOLOGY_FILE = "topology.md"
-PARALLEL_FROM = 2000  # daemons; below this a fork costs more than it saves
+PROGRESS_EVERY = 2000  # daemons between progress reports
 _HEADER_PREFIX = HEADER.split("%s", maxsplit=1)[0]
 
 
@@ -52,7 +56,8 @@ def render_files(cluster: Cluster, source: str) -> RenderResult:
     planner = Planner(cluster, group_assignments(cluster))
     label = os.path.basename(source)
     result = RenderResult(aggregator_plans=_aggregator_plans(cluster, planner))
-    result.files = {"%s.conf" % name: daemon_config_text(planner.plan(name), label) for name in cluster.daemons}
+    result.files = {"%s.conf" % name: daemon_config_text(planner.plan(name), label, planner.shared_lines)
+                    for name in cluster.daemons}
     result.files[TOPOLOGY_FILE] = topology_markdown(cluster, result.aggregator_plans)
     return result
 
@@ -112,41 +117,44 @@ def write_files(result: RenderResult, dest: str, check_mode: bool = False, prune
     return result
 
 
-# The forked workers inherit the job from the parent instead of pickling it.
-_JOB: dict = {}
+@contextlib.contextmanager
+def _collector_paused():
+    """No cyclic garbage collection while rendering.
 
-
-def _render_chunk(names: List[str]) -> List[Tuple[str, bool]]:
-    planner, label, dest, check_mode = _JOB["planner"], _JOB["label"], _JOB["dest"], _JOB["check_mode"]
-    return [(name, _sync_file(dest, "%s.conf" % name, daemon_config_text(planner.plan(name), label), check_mode))
-            for name in names]
+    The loop makes no cycles, and each full collection walks every object of
+    the process: in Ansible's worker, the whole inventory of a large cluster.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def render_to_dir(cluster: Cluster, source: str, dest: str, check_mode: bool = False, prune: bool = True,
-                  workers: Optional[int] = None) -> RenderResult:
-    """Render every daemon straight into ``dest``, in parallel for large clusters."""
-    planner = Planner(cluster, group_assignments(cluster))
+                  planner: Optional[Planner] = None,
+                  progress: Optional[Callable[[int, int], None]] = None) -> RenderResult:
+    """Render every daemon straight into ``dest``, holding one file text at a time.
+
+    ``progress(done, total)`` is called every ``PROGRESS_EVERY`` daemons.
+    """
+    planner = planner or Planner(cluster, group_assignments(cluster))
     result = RenderResult(aggregator_plans=_aggregator_plans(cluster, planner))
     if not check_mode:
         os.makedirs(dest, exist_ok=True)
-    names = list(cluster.daemons)
-    workers = workers or os.cpu_count() or 1
-    _JOB.update(planner=planner, label=os.path.basename(source), dest=dest, check_mode=check_mode)
-    try:
-        if workers > 1 and len(names) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
-            size = -(-len(names) // (workers * 4))
-            chunks = [names[start:start + size] for start in range(0, len(names), size)]
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                outcomes = [item for chunk in pool.map(_render_chunk, chunks) for item in chunk]
-        else:
-            outcomes = _render_chunk(names)
-    finally:
-        _JOB.clear()
+    label = os.path.basename(source)
+    total = len(cluster.daemons)
+    with _collector_paused():
+        for done, name in enumerate(cluster.daemons, 1):
+            file_name = "%s.conf" % name
+            text = daemon_config_text(planner.plan(name), label, planner.shared_lines)
+            (result.written if _sync_file(dest, file_name, text, check_mode) else result.unchanged).append(file_name)
+            if progress is not None and done % PROGRESS_EVERY == 0:
+                progress(done, total)
     topology = topology_markdown(cluster, result.aggregator_plans)
-    outcomes.append((TOPOLOGY_FILE, _sync_file(dest, TOPOLOGY_FILE, topology, check_mode)))
-    for name, changed in outcomes:
-        file_name = name if name == TOPOLOGY_FILE else "%s.conf" % name
-        (result.written if changed else result.unchanged).append(file_name)
+    (result.written if _sync_file(dest, TOPOLOGY_FILE, topology, check_mode) else result.unchanged).append(TOPOLOGY_FILE)
     if prune:
-        _prune(result, dest, {"%s.conf" % name for name in names}, check_mode)
+        _prune(result, dest, {"%s.conf" % name for name in cluster.daemons}, check_mode)
     return result
