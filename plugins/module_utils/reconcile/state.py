@@ -21,7 +21,7 @@ from typing import Iterator
 
 STATE_FILE = "reconcile-state.json"
 LOCK_FILE = "reconcile.lock"
-EMPTY_STATE = {"version": 1, "failures": {}, "assignments": {}, "sampler_configs": {}}
+EMPTY_STATE = {"version": 1, "failures": {}, "assignments": {}, "sampler_configs": {}, "sampler_digests": {}}
 
 
 class StateBusy(Exception):
