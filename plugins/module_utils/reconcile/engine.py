@@ -137,8 +137,8 @@ def _fresh(visible: Dict[str, Optional[int]], set_name: str, interval, now: floa
     if set_name not in visible or "${" in set_name:
         return False
     stamp = visible[set_name]
-    if stamp is None or not isinstance(interval, int):
-        return True
+    if not stamp or not isinstance(interval, int):
+        return True  # no transaction yet (0): the first update is still ahead
     return now - stamp <= STALE_AFTER_INTERVALS * interval / 1e6 + CLOCK_SLACK_S
 
 
@@ -444,6 +444,9 @@ def summary(report: dict) -> str:
              "%d sets missing at the top; changed=%s; %.1f s"
              % (len(report["alive"]), len(report["dead"]), len(report["moved"]), len(report["reconfigured"]),
                 len(report["missing_sets"]), str(report["changed"]).lower(), report["duration_s"])]
+    if report.get("phases"):
+        lines.append("phases: " + ", ".join("%s %d in %.1f s" % (phase["phase"], phase["daemons"], phase["seconds"])
+                                            for phase in report["phases"]))
     if report["dead"]:
         lines.append("dead: " + ", ".join(report["dead"]))
     for failed in report["failed_groups"]:
