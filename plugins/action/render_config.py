@@ -16,7 +16,7 @@ from ansible.utils.display import Display
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
 from ansible_collections.hpc.ldms.plugins.module_utils.render.plan_cache import loaded_cluster
 from ansible_collections.hpc.ldms.plugins.module_utils.render.summary import render_summary
-from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import render_to_dir
+from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import collector_paused, render_to_dir
 
 display = Display()
 PROGRESS_AFTER = 1.0  # seconds; quicker renders print no progress
@@ -43,10 +43,11 @@ class ActionModule(ActionBase):
         progress = Progress()
         try:
             # Usually loaded already by the inventory, in the process this worker was forked from.
-            loaded = loaded_cluster(args["src"])
-            source, cluster = loaded.source, loaded.cluster
-            progress.say("%d daemons loaded from %s" % (len(cluster.daemons), source))
-            planner = loaded.planner
+            with collector_paused():
+                loaded = loaded_cluster(args["src"])
+                source, cluster = loaded.source, loaded.cluster
+                progress.say("%d daemons loaded from %s" % (len(cluster.daemons), source))
+                planner = loaded.planner
             progress.say("%d aggregator groups balanced" % len(cluster.aggregators))
             rendered = render_to_dir(cluster, source, args["dest"], check_mode=self._task.check_mode,
                                      prune=args["prune"], planner=planner,

@@ -95,6 +95,7 @@ from ansible.utils.vars import validate_variable_name
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
 from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import control_of
 from ansible_collections.hpc.ldms.plugins.module_utils.render.plan_cache import loaded_cluster
+from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import collector_paused
 
 display = Display()
 NAME = "hpc.ldms.cluster"
@@ -137,6 +138,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         self.populate(cluster, source)
 
     def populate(self, cluster, source):
+        with collector_paused():
+            self._populate(cluster, source)
+
+    def _populate(self, cluster, source):
         inventory = self.inventory
         for group in ("ldms_daemons", "ldms_samplers", "ldms_aggregators"):
             inventory.add_group(group)

@@ -118,11 +118,11 @@ def write_files(result: RenderResult, dest: str, check_mode: bool = False, prune
 
 
 @contextlib.contextmanager
-def _collector_paused():
-    """No cyclic garbage collection while rendering.
+def collector_paused():
+    """No cyclic garbage collection while rendering or loading a cluster.
 
-    The loop makes no cycles, and each full collection walks every object of
-    the process: in Ansible's worker, the whole inventory of a large cluster.
+    These steps make no cycles, and each full collection walks every object
+    of the process: in Ansible, the whole inventory of a large cluster.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -140,21 +140,21 @@ def render_to_dir(cluster: Cluster, source: str, dest: str, check_mode: bool = F
 
     ``progress(done, total)`` is called every ``PROGRESS_EVERY`` daemons.
     """
-    planner = planner or Planner(cluster, group_assignments(cluster))
-    result = RenderResult(aggregator_plans=_aggregator_plans(cluster, planner))
-    if not check_mode:
-        os.makedirs(dest, exist_ok=True)
-    label = os.path.basename(source)
-    total = len(cluster.daemons)
-    with _collector_paused():
+    with collector_paused():
+        planner = planner or Planner(cluster, group_assignments(cluster))
+        result = RenderResult(aggregator_plans=_aggregator_plans(cluster, planner))
+        if not check_mode:
+            os.makedirs(dest, exist_ok=True)
+        label = os.path.basename(source)
+        total = len(cluster.daemons)
         for done, name in enumerate(cluster.daemons, 1):
             file_name = "%s.conf" % name
             text = daemon_config_text(planner.plan(name), label, planner.shared_lines)
             (result.written if _sync_file(dest, file_name, text, check_mode) else result.unchanged).append(file_name)
             if progress is not None and done % PROGRESS_EVERY == 0:
                 progress(done, total)
-    topology = topology_markdown(cluster, result.aggregator_plans)
-    (result.written if _sync_file(dest, TOPOLOGY_FILE, topology, check_mode) else result.unchanged).append(TOPOLOGY_FILE)
-    if prune:
-        _prune(result, dest, {"%s.conf" % name for name in cluster.daemons}, check_mode)
+        topology = topology_markdown(cluster, result.aggregator_plans)
+        (result.written if _sync_file(dest, TOPOLOGY_FILE, topology, check_mode) else result.unchanged).append(TOPOLOGY_FILE)
+        if prune:
+            _prune(result, dest, {"%s.conf" % name for name in cluster.daemons}, check_mode)
     return result
