@@ -135,8 +135,8 @@ def hang_loop(runs, cluster_file, work, env, limit):
         wall, _cpu, _peak, code, text = timed(render_command(inventory, dest), env, limit=limit)
         walls.append(wall)
         if code != 0:
-            failures.append("run %d: %s" % (index + 1, "timed out after %.0f s" % limit if code is None
-                                           else "rc=%s %s" % (code, text[-300:])))
+            why = "timed out after %.0f s" % limit if code is None else "rc=%s %s" % (code, text[-300:])
+            failures.append("run %d: %s" % (index + 1, why))
         shutil.rmtree(dest, ignore_errors=True)
         print("  render %2d/%d: %.1f s%s" % (index + 1, runs, wall, "" if code == 0 else "  FAILED"))
         sys.stdout.flush()
@@ -182,8 +182,8 @@ def main():
              "shape-31488": {"render": "goal <= 5 s, <= 1024 MiB", "inventory": "goal <= 3 s"},
              "large_generic": {"render": "goal <= 5 s, <= 1024 MiB", "inventory": "goal <= 3 s"}}
     print("%d CPUs; Python %s; work in %s" % (CPUS, sys.version.split()[0], work))
-    print("%-16s %7s %-22s %7s %7s %8s %4s %3s" % ("cluster", "daemons", "command", "wall_s", "cpu_s", "peak_MiB",
-                                                    "CPUs", ""))
+    columns = ("cluster", "daemons", "command", "wall_s", "cpu_s", "peak_MiB", "CPUs", "")
+    print("%-16s %7s %-22s %7s %7s %8s %4s %3s" % columns)
     try:
         for label, path in files.items():
             bench_cluster(label, path, work, env, goals.get(label, {}))
