@@ -68,7 +68,12 @@ def control_of(daemon: Daemon) -> Optional[dict]:
 
 
 def _listen_command(xprt: str, port, auth: Optional[str], host: Optional[str]) -> Command:
-    return Command.make("listen", ("xprt", xprt), ("port", port), auth=auth, host=host)
+    attrs = (("xprt", xprt), ("port", str(port)))  # built directly: one per daemon when hosts differ
+    if auth is not None:
+        attrs += (("auth", auth),)
+    if host is not None:
+        attrs += (("host", host),)
+    return Command("listen", attrs)
 
 
 def group_assignments(cluster: Cluster, previous: Optional[Dict[str, Dict[str, str]]] = None,
@@ -190,9 +195,9 @@ class Planner:
             else:
                 plan.startup.append(Command("option", (("--%s" % key, None), (str(value), None))))
         if daemon.stream_enable:
-            plan.startup.append(Command("stream_enable"))
+            plan.startup.append(self.shared_command(("stream_enable",), Command, "stream_enable"))
         if daemon.msg_enable:
-            plan.startup.append(Command("msg_enable"))
+            plan.startup.append(self.shared_command(("msg_enable",), Command, "msg_enable"))
         listened = set()
         for endpoint in daemon.endpoints:
             key = (endpoint.xprt, str(endpoint.port), endpoint.listen_host)
