@@ -140,6 +140,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
     def populate(self, cluster, source):
         with collector_paused():
             self._populate(cluster, source)
+            # Balanced here, in Ansible's main process: the worker forked for
+            # each host and task inherits it instead of balancing again.
+            loaded_cluster(source).prepare()
 
     def _populate(self, cluster, source):
         inventory = self.inventory

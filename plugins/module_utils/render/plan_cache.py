@@ -33,10 +33,14 @@ class LoadedCluster:
         self._planner: Optional[Planner] = None
         self._plan_vars: Dict[str, dict] = {}
 
-    @property
-    def planner(self) -> Planner:
+    def prepare(self):
+        """Balance and index now, so that processes forked later inherit the work."""
         if self._planner is None:
             self._planner = Planner(self.cluster, group_assignments(self.cluster))
+
+    @property
+    def planner(self) -> Planner:
+        self.prepare()
         return self._planner
 
     def plan_vars(self, daemon: str) -> dict:
