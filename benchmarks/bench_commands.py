@@ -153,6 +153,7 @@ def main():
                         help="LDMS's ldms/test/yaml-cluster directory (block_generic.yaml, large_generic.yaml)")
     parser.add_argument("--hang-loop", type=int, default=0, help="renders of the largest cluster, each time-limited")
     parser.add_argument("--limit", type=float, default=120.0, help="seconds allowed per render in the hang loop")
+    parser.add_argument("--hang-loop-only", action="store_true", help="only the hang loop")
     parser.add_argument("--work", default=None, help="directory for the cluster files and the output (default: a temporary one)")
     args = parser.parse_args()
     collections = _collection_path.activate()
@@ -186,8 +187,9 @@ def main():
     print("%-16s %7s %-22s %7s %7s %8s %4s %3s" % columns)
     try:
         for label, path in files.items():
-            bench_cluster(label, path, work, env, goals.get(label, {}))
-        if PARSER_SIZE in sizes:
+            if not args.hang_loop_only:
+                bench_cluster(label, path, work, env, goals.get(label, {}))
+        if PARSER_SIZE in sizes and not args.hang_loop_only:
             figures, where = ldms_parser(work, files["shape-%d" % PARSER_SIZE])
             if figures is None:
                 print("ldmsd_yaml_parser: not run: %s (it takes about 267 s at 31k daemons)" % where)
