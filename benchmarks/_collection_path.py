@@ -15,3 +15,4 @@ def activate():
     os.symlink(REPO, os.path.join(root, "ansible_collections", "hpc", "ldms"))
     sys.path.insert(0, root)
     atexit.register(shutil.rmtree, root, True)
+    return root

@@ -6,16 +6,26 @@
 from __future__ import annotations
 
 import os
+import time
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
-from ansible_collections.hpc.ldms.plugins.module_utils.cluster.source import load_cluster
 from ansible_collections.hpc.ldms.plugins.module_utils.fileio import read_regular_text
+from ansible_collections.hpc.ldms.plugins.module_utils.render.plan_cache import loaded_cluster
 from ansible_collections.hpc.ldms.plugins.module_utils.render.summary import render_summary
-from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import render_files, render_to_dir, write_files
+from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import (
+    collector_paused,
+    render_files,
+    render_to_dir,
+    write_files,
+)
+
+display = Display()
+PROGRESS_AFTER = 1.0  # seconds; quicker renders print no progress
 
 ARGUMENT_SPEC = {
     "src": {"type": "path", "required": True},
@@ -51,20 +61,31 @@ class ActionModule(ActionBase):
         if validation.error_messages:
             raise AnsibleActionFail("; ".join(validation.error_messages))
         args = validation.validated_parameters
+        progress = Progress()
         try:
-            source, cluster = load_cluster(args["src"])
+            # Usually loaded already by the inventory, in the process this worker was forked from.
+            with collector_paused():
+                loaded = loaded_cluster(args["src"])
+                source, cluster = loaded.source, loaded.cluster
+                progress.say("%d daemons loaded from %s" % (len(cluster.daemons), source))
+                planner = loaded.planner
+            progress.say("%d aggregator groups balanced" % len(cluster.aggregators))
             if self._task.check_mode and self._task.diff:
                 # The texts stay in memory, to compare with the files on disk.
-                rendered = write_files(render_files(cluster, source), args["dest"], check_mode=True,
+                rendered = write_files(render_files(cluster, source, planner), args["dest"], check_mode=True,
                                        prune=args["prune"])
                 result["diff"] = _file_diffs(args["dest"], rendered.written + rendered.removed, rendered.files)
             else:
                 rendered = render_to_dir(cluster, source, args["dest"], check_mode=self._task.check_mode,
-                                         prune=args["prune"])
+                                         prune=args["prune"], planner=planner,
+                                         progress=lambda done, total: progress.say("%d of %d daemons rendered"
+                                                                                   % (done, total)))
         except ClusterError as exc:
             raise AnsibleActionFail(str(exc))
         except OSError as exc:
             raise AnsibleActionFail("cannot write into %s: %s" % (args["dest"], exc))
+        progress.say("%d files written, %d unchanged, %d removed" % (
+            len(rendered.written), len(rendered.unchanged), len(rendered.removed)))
         result.update(
             changed=rendered.changed,
             dest=args["dest"],
@@ -81,3 +102,15 @@ class ActionModule(ActionBase):
                                "after": read_regular_text(os.path.join(args["dest"], name)) or ""}
                               for name in rendered.written[:DIFF_FILES]]
         return result
+
+
+class Progress:
+    """Phase lines for a long render, shown once it has run for PROGRESS_AFTER seconds."""
+
+    def __init__(self):
+        self.started = time.monotonic()
+
+    def say(self, message: str):
+        elapsed = time.monotonic() - self.started
+        if elapsed >= PROGRESS_AFTER:
+            display.display("hpc.ldms.render_config: %s (%.1f s)" % (message, elapsed))

@@ -48,9 +48,8 @@ _value:
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
-from ansible_collections.hpc.ldms.plugins.module_utils.cluster.source import load_cluster
 from ansible_collections.hpc.ldms.plugins.module_utils.render.config_file import config_lines, prelude_commands
-from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import plan_cluster
+from ansible_collections.hpc.ldms.plugins.module_utils.render.plan_cache import loaded_cluster
 
 
 def ldmsd_config(value, daemon=None):
@@ -62,10 +61,10 @@ def ldmsd_config(value, daemon=None):
         if isinstance(value, str):
             if not daemon:
                 raise AnsibleFilterError("ldmsd_config: give daemon= with a cluster file path")
-            source, cluster = load_cluster(value)
-            if daemon not in cluster.daemons:
-                raise AnsibleFilterError("ldmsd_config: daemon %r is not in %s" % (daemon, source))
-            plan = plan_cluster(cluster)[daemon]
+            loaded = loaded_cluster(value)
+            if daemon not in loaded.cluster.daemons:
+                raise AnsibleFilterError("ldmsd_config: daemon %r is not in %s" % (daemon, loaded.source))
+            plan = loaded.planner.plan(daemon)
             return config_lines(prelude_commands(plan), plan.objects())
     except ClusterError as exc:
         raise AnsibleFilterError("ldmsd_config: %s" % exc)

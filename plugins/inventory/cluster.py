@@ -14,10 +14,12 @@ description:
   - Groups are C(ldms_daemons) (every daemon), C(ldms_samplers), C(ldms_aggregators), C(ldms_level_1),
     C(ldms_level_2), ... by aggregation level, and one C(ldms_group_<name>) per aggregator group (its
     C(daemons) string with every character other than letters, digits and C(_) turned into C(_)).
-  - Each host carries its desired configuration in C(ldms_plan) (C(prelude), the start-up lines and the runtime objects in
-    the item form of the hpc.ldms.ldmsd_* modules), C(ldms_level), C(ldms_role), C(ldms_daemon) (its name, for
-    C(compose)) and C(ldms_control), the endpoint used to configure it. Every host also gets
+  - Each host carries C(ldms_level), C(ldms_role), C(ldms_daemon) (its name, for C(compose)), C(ldms_groups)
+    (the aggregator groups it serves), C(ldms_control), the endpoint used to configure it, and
     C(ldms_cluster_file), the path of the cluster file.
+  - C(ldms_plan), the desired configuration of the host (C(prelude), the start-up lines, and the runtime objects
+    in the item form of the hpc.ldms.ldmsd_* modules), is computed when a task reads it, by the
+    P(hpc.ldms.ldmsd_plan#filter) filter; so a large cluster stays cheap to load as an inventory.
   - A cluster file that fails validation, or cannot be read at all, stops Ansible with one error naming the file
     and the YAML path, instead of the usual warning and an empty inventory.
   - Where the reconcile (hpc.ldms.reconcile, hpc.ldms.ldms_reconcile) has saved a producer assignment, the
@@ -117,16 +119,29 @@ import re
 
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
+from ansible.template import trust_as_template
 from ansible.utils.display import Display
+from ansible.utils.vars import validate_variable_name
 
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.source import load_cluster
-from ansible_collections.hpc.ldms.plugins.module_utils.render.config_file import prelude_commands
 from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.state import StateError, saved_assignments
-from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import group_assignments, plan_cluster
+from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import control_of
+from ansible_collections.hpc.ldms.plugins.module_utils.render.plan_cache import loaded_cluster
 
 display = Display()
 NAME = "hpc.ldms.cluster"
+# Computed when a task reads it: planning every daemon of a large cluster up
+# front would cost every playbook seconds, whether it needs the plans or not.
+PLAN_TEMPLATE = trust_as_template("{{ ldms_cluster_file | hpc.ldms.ldmsd_plan(ldms_daemon) }}")
+
+
+def plain_control(daemon):
+    """The control endpoint with plain ints (the YAML loader's int subclass stays out of host variables)."""
+    control = control_of(daemon)
+    if control is not None and isinstance(control["port"], int):
+        control["port"] = int(control["port"])
+    return control
 
 
 def group_name(key: str) -> str:
@@ -149,17 +164,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             except Exception:
                 load_cluster(path)  # names the file and YAML path when it can tell what is wrong
                 raise
-            source, cluster = load_cluster(path, strict=None if self.get_option("ldms_strict") else False)
-            plans = plan_cluster(cluster, group_assignments(cluster, saved=self.saved_assignments(source)))
+            loaded = loaded_cluster(path, strict=None if self.get_option("ldms_strict") else False)
+            source, cluster = loaded.source, loaded.cluster
+            loaded.use_assignments(self.saved_assignments(source))
+            for warning in cluster.warnings:
+                display.warning("%s: %s" % (source, warning))
+            self.populate(cluster, source)
         except ClusterError as exc:
             display.error("%s: %s" % (NAME, exc))
             raise SystemExit(1)
         except Exception as exc:  # noqa: BLE001 - never an empty inventory after an internal error
             display.error("%s: %s: %s: %s" % (NAME, path, type(exc).__name__, exc))
             raise SystemExit(1)
-        for warning in cluster.warnings:
-            display.warning("%s: %s" % (source, warning))
-        self.populate(cluster, plans, source)
 
     def saved_assignments(self, source):
         """The reconcile's saved assignment, from this file's options or its vars; {} when there is none."""
@@ -177,47 +193,55 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         except StateError as exc:
             raise AnsibleParserError("%s: the reconcile's saved assignment cannot be read: %s" % (NAME, exc))
 
-    def populate(self, cluster, plans, source):
+    def populate(self, cluster, source):
         inventory = self.inventory
         for group in ("ldms_daemons", "ldms_samplers", "ldms_aggregators"):
             inventory.add_group(group)
+        # Shared by every daemon: one group variable each.
+        inventory.set_variable("ldms_daemons", "ldms_cluster_file", source)
+        inventory.set_variable("ldms_daemons", "ldms_plan", PLAN_TEMPLATE)
         sampler_names = set(cluster.sampler_daemons())
+        levels = cluster.levels()
+        served = {}
+        for group in cluster.aggregators:
+            for name in group.daemons:
+                served.setdefault(name, []).append(group.key)
+        for level in sorted(set(levels.values()) - {0}):
+            inventory.add_group("ldms_level_%d" % level)
+        for key in dict.fromkeys(key for keys in served.values() for key in keys):
+            inventory.add_group(group_name(key))
         common_vars = self.get_option("vars") or {}
+        for key in common_vars:
+            validate_variable_name(key)
         strict = self.get_option("strict")
-        for name, plan in plans.items():
+        constructed = any(self.get_option(option) for option in ("compose", "groups", "keyed_groups"))
+        for name, daemon in cluster.daemons.items():
+            level = levels[name]
+            role = "aggregator" if level else ("sampler" if name in sampler_names else "daemon")
+            host_vars = dict(common_vars)
+            host_vars.update(ansible_host=daemon.host, ldms_daemon=name, ldms_role=role, ldms_level=level,
+                             ldms_groups=served.get(name, []), ldms_control=plain_control(daemon))
             inventory.add_host(name)
-            inventory.set_variable(name, "ansible_host", plan.host)
-            role = "aggregator" if plan.level else ("sampler" if name in sampler_names else "daemon")
-            host_vars = {
-                "ldms_cluster_file": source,
-                "ldms_daemon": name,
-                "ldms_role": role,
-                "ldms_level": plan.level,
-                "ldms_control": plan.control,
-                "ldms_plan": {
-                    "groups": plan.groups,
-                    "prelude": [command.text() for command in prelude_commands(plan)],
-                    "objects": plan.objects(),
-                },
-            }
-            for key, value in list(common_vars.items()) + list(host_vars.items()):
-                inventory.set_variable(name, key, value)
+            # Straight into the host's variables: inventory.set_variable costs
+            # 25-150 us per value in tagging and copying, seconds at 30,000
+            # hosts. The names are valid and the values plain data, never templates.
+            inventory.hosts[name].vars.update(host_vars)
             inventory.add_child("ldms_daemons", name)
             if name in sampler_names:
                 inventory.add_child("ldms_samplers", name)
-            if plan.level:
+            if level:
                 inventory.add_child("ldms_aggregators", name)
-                level_group = "ldms_level_%d" % plan.level
-                inventory.add_group(level_group)
-                inventory.add_child(level_group, name)
-            for key in plan.groups:
-                inventory.add_group(group_name(key))
+                inventory.add_child("ldms_level_%d" % level, name)
+            for key in served.get(name, ()):
                 inventory.add_child(group_name(key), name)
-            all_vars = dict(common_vars)
-            all_vars.update(host_vars)
-            try:
-                self._set_composite_vars(self.get_option("compose"), all_vars, name, strict=strict)
-                self._add_host_to_composed_groups(self.get_option("groups"), all_vars, name, strict=strict)
-                self._add_host_to_keyed_groups(self.get_option("keyed_groups"), all_vars, name, strict=strict)
-            except Exception as exc:
-                raise AnsibleParserError("%s: constructed options failed for %s: %s" % (NAME, name, exc))
+            if constructed:
+                host_vars.update(ldms_cluster_file=source)
+                self.construct(name, host_vars, strict)
+
+    def construct(self, name, all_vars, strict):
+        try:
+            self._set_composite_vars(self.get_option("compose"), all_vars, name, strict=strict)
+            self._add_host_to_composed_groups(self.get_option("groups"), all_vars, name, strict=strict)
+            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), all_vars, name, strict=strict)
+        except Exception as exc:
+            raise AnsibleParserError("%s: constructed options failed for %s: %s" % (NAME, name, exc))

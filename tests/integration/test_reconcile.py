@@ -202,6 +202,10 @@ def test_converge_failover_return_and_no_op(cluster):
     # 4. Nothing left to do.
     fourth = cluster.reconcile()
     assert fourth["changed"] is False and fourth["commands"] == {} and fourth["moved"] == []
+    # Samplers whose sets are fresh at their aggregators, as last configured, get no connection.
+    phases = {phase["phase"]: phase["daemons"] for phase in fourth["phases"]}
+    assert phases["samplers"] == 0 and phases["sampler sets"] == len(SAMPLERS)
+    assert "phases: probe 4 in" in fourth["stdout"]
 
 
 def running_producers(cluster, daemon):

@@ -81,7 +81,17 @@ def test_inventory_pointing_at_an_existing_file(ansible_env, tmp_path):
     assert hostvars["sampler-10"]["ansible_host"] == "node-10"
     assert hostvars["sampler-10"]["site"] == "test"
     assert hostvars["l1-agg-1"]["ldms_control"] == {"host": "agg-1", "port": 10401, "xprt": "sock", "auth": "munge"}
-    assert hostvars["l2-agg"]["ldms_plan"]["objects"]["storage_policies"][0]["name"] == "sos-meminfo"
+    assert hostvars["l1-agg-1"]["ldms_groups"] == ["l1-agg-[1-4]"]
+    assert hostvars["l2-agg"]["ldms_cluster_file"] == str(tmp_path / "ldms_cfg.yaml")
+    # ldms_plan is computed when a task reads it.
+    check = tmp_path / "check.yml"
+    check.write_text("- hosts: l2-agg\n  gather_facts: false\n  tasks:\n"
+                     "    - ansible.builtin.assert:\n        that:\n"
+                     "          - ldms_plan.objects.storage_policies[0].name == 'sos-meminfo'\n"
+                     "          - hostvars['sampler-10'].ldms_plan.objects.samplers | length > 0\n"
+                     "          - ldms_plan.groups == ['l2-agg']\n")
+    checked = run(ansible_env, os.path.join(BIN, "ansible-playbook"), "-i", str(inventory), str(check))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_bad_cluster_file_fails_the_run(ansible_env, tmp_path):

@@ -9,8 +9,9 @@ the k-th host, so ``sampler-[1-10]`` pairs ``sampler-10`` with ``nid00010``.
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import List, Sequence
+from typing import List, Sequence, Tuple
 
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
 
@@ -118,10 +119,16 @@ def expand(value, path: str) -> List[str]:
         raise ClusterError(path, "empty hostlist")
     count(text, path)
     try:
-        names = module.expand_hostlist(text)
+        return list(_expand_text(text))
     except module.BadHostlist as exc:
         raise ClusterError(path, "bad hostlist %r: %s" % (value, exc))
-    return [name.strip() for name in names]
+
+
+@functools.lru_cache(maxsize=256)
+def _expand_text(text: str) -> Tuple[str, ...]:
+    # A cluster file names the same hostlists in several sections (daemons,
+    # endpoints, samplers, peers); at 30,000 names each expansion costs ~50 ms.
+    return tuple(name.strip() for name in _hostlist.expand_hostlist(text))
 
 
 # A value with any of these is a regular expression, never a hostlist.

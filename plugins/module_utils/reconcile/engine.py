@@ -60,11 +60,14 @@ from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.sets import Dae
 from ansible_collections.hpc.ldms.plugins.module_utils.render import objects
 from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import (
     DaemonPlan,
+    Planner,
     auth_command,
-    plan_cluster,
+    group_assignments,
 )
 
 SAMPLER_KINDS = ("samplers", "advertisers")
+STALE_AFTER_INTERVALS = 3  # a set older than this many sampling intervals (plus slack) is stale
+CLOCK_SLACK_S = 5.0
 AGGREGATOR_KINDS = ("samplers", "aggregator_plugins", "producers", "updaters", "prdcr_listeners", "advertisers",
                     "subscriptions", "storage_policies")
 
@@ -112,6 +115,31 @@ def config_digest(item: dict) -> str:
     return hashlib.sha256(json.dumps(item.get("config", []), sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def sampler_digest(plan: DaemonPlan) -> str:
+    """What a sampler was last configured with: its plugin items and advertisers."""
+    return hashlib.sha256(json.dumps([plan.samplers, plan.advertisers], sort_keys=True,
+                                     default=str).encode()).hexdigest()[:16]
+
+
+class LazyPlans(dict):
+    """Daemon plans, each made when first used: a no-op pass needs few of them in full.
+
+    Producers named in ``held_back`` are left out of every plan.
+    """
+
+    def __init__(self, planner: Planner, held_back: frozenset = frozenset()):
+        super().__init__()
+        self.planner = planner
+        self.held_back = held_back
+
+    def __missing__(self, name: str) -> DaemonPlan:
+        plan = self.planner.plan(name)
+        if self.held_back:
+            plan.producers = [item for item in plan.producers if item["name"] not in self.held_back]
+        self[name] = plan
+        return plan
+
+
 def parallel(function: Callable, names: List[str], workers: int) -> Dict[str, object]:
     """Run ``function(name)`` for every name on a thread pool; the transport's prints are swallowed."""
     if not names:
@@ -119,6 +147,23 @@ def parallel(function: Callable, names: List[str], workers: int) -> Dict[str, ob
     with contextlib.redirect_stdout(io.StringIO()):
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(names)))) as pool:
             return dict(zip(names, pool.map(function, names)))
+
+
+def _int_or_none(value) -> Optional[int]:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _fresh(visible: Dict[str, Optional[int]], set_name: str, interval, now: float) -> bool:
+    """The set is at an aggregator, updated within a few of its sampling intervals."""
+    if set_name not in visible or "${" in set_name:
+        return False
+    stamp = visible[set_name]
+    if not stamp or not isinstance(interval, int):
+        return True  # no transaction yet (0): the first update is still ahead
+    return now - stamp <= STALE_AFTER_INTERVALS * interval / 1e6 + CLOCK_SLACK_S
 
 
 class Reconciler:
@@ -129,8 +174,10 @@ class Reconciler:
         self.levels = cluster.levels()
         self.aggregators = list(dict.fromkeys(name for group in cluster.aggregators for name in group.daemons))
         self.samplers = [name for name, level in self.levels.items() if level == 0]
+        self.sampler_set = set(self.samplers)
         self.plans: Dict[str, DaemonPlan] = {}
         self.sampler_configs: Dict[str, Dict[str, str]] = {}
+        self.sampler_digests: Dict[str, str] = {}
 
     # 1. probe -------------------------------------------------------------
     def probe_aggregators(self, default_plans: Dict[str, DaemonPlan]) -> Dict[str, bool]:
@@ -204,6 +251,7 @@ class Reconciler:
             if empty:
                 self.send(client, self.listeners(plan, outcome), outcome)
             self.sampler_configs[name] = {item["name"]: config_digest(item) for item in plan.samplers}
+            self.sampler_digests[name] = sampler_digest(plan)
             outcome.reconfigured = empty and bool(outcome.commands)
 
         return self.on_daemon(name, work)
@@ -253,6 +301,38 @@ class Reconciler:
                 commands.append(command)
         return commands
 
+    def samplers_to_check(self, alive: Dict[str, bool]) -> List[str]:
+        """Samplers that need a look: all but those known to be as configured.
+
+        A sampler is left alone when the state records that it was configured
+        with today's plan and every set it makes is fresh at an aggregator
+        that pulls from it: a restarted, stopped or unreachable sampler loses
+        its sets there. One status read per aggregator instead of three per sampler.
+        """
+        recorded = self.state.get("sampler_digests", {})
+        candidates = [name for name in self.samplers if name in recorded]
+        if not candidates:
+            return list(self.samplers)
+        feeders = [name for group in self.cluster.aggregators
+                   if any(producer.daemon in self.sampler_set for producer in group.producers)
+                   for name in group.daemons if alive.get(name)]
+        now = time.time()
+        fresh = {}
+        for replies in self.read_status(list(dict.fromkeys(feeders)), "prdcr_set_status").values():
+            for reply in replies:
+                if reply.get("state") in ("READY", "UPDATING"):
+                    fresh[reply.get("inst_name")] = _int_or_none(reply.get("timestamp.sec"))
+        settled = set()
+        for name in candidates:
+            plan = self.plans[name]
+            if recorded[name] != sampler_digest(plan):
+                continue
+            sets = [(str(config.get("instance")), item.get("interval")) for item in plan.samplers
+                    for config in item.get("config", []) if isinstance(config, dict)]
+            if sets and all(_fresh(fresh, set_name, interval, now) for set_name, interval in sets):
+                settled.add(name)
+        return [name for name in self.samplers if name not in settled]
+
     def release_producers(self, name: str) -> DaemonOutcome:
         """Stop the cluster's producers this aggregator no longer holds (4.5.3 cannot delete them)."""
         mine = {item["name"] for item in self.plans[name].producers}
@@ -284,8 +364,8 @@ class Reconciler:
 
     def set_intervals(self) -> Dict[str, int]:
         """Sampler set instance -> the slowest update on its way up (sampler or updater interval, µs)."""
-        slowest_updater = max((item.get("interval") or 0 for plan in self.plans.values() for item in plan.updaters),
-                              default=0)
+        slowest_updater = max((item.get("interval") or 0 for name in self.aggregators
+                               for item in self.plans[name].updaters), default=0)
         intervals = {}
         for name in self.samplers:
             for item in self.plans[name].samplers:
@@ -359,43 +439,54 @@ class Reconciler:
             report.append({"set": set_name, "sampler": daemon, "reason": reason, "detail": detail})
         return report
 
-    def hold_back_dead_upstreams(self, alive: Dict[str, bool]):
-        """Take producers that point at a dead aggregator out of the plans, so that they are stopped.
+    def held_back(self, alive: Dict[str, bool]) -> frozenset:
+        """Producers that point at a dead aggregator: left out of the plans, so that they are stopped.
 
         ldmsd keeps a hung peer's producer CONNECTED with its sets frozen, and
         those sets block the same sets arriving through the producers' new holders.
         """
         dead = {name for name in self.aggregators if not alive[name]}
-        if not dead:
-            return
-        towards_dead = {producer.name for group in self.cluster.aggregators for producer in group.producers
-                        if producer.daemon in dead}
-        for plan in self.plans.values():
-            plan.producers = [item for item in plan.producers if item["name"] not in towards_dead]
+        return frozenset(producer.name for group in self.cluster.aggregators for producer in group.producers
+                         if producer.daemon in dead)
 
     # the pass ---------------------------------------------------------------
+    @contextlib.contextmanager
+    def phase(self, name: str, daemons: int):
+        """Time one step of the pass; the report lists them, in order."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.phases.append({"phase": name, "daemons": daemons, "seconds": round(time.monotonic() - started, 3)})
+
     def run(self) -> dict:
         started = time.monotonic()
-        default_plans = plan_cluster(self.cluster)
-        alive = self.probe_aggregators(default_plans)
-        assignments, moved, failed = self.assign(alive)
-        self.plans = plan_cluster(self.cluster, assignments)
-        self.hold_back_dead_upstreams(alive)
+        self.phases = []
+        with self.phase("probe", len(self.aggregators)):
+            alive = self.probe_aggregators(LazyPlans(Planner(self.cluster, group_assignments(self.cluster))))
+        with self.phase("balance", len(self.aggregators)):
+            assignments, moved, failed = self.assign(alive)
+            self.plans = LazyPlans(Planner(self.cluster, assignments), self.held_back(alive))
         live_aggregators = [name for name in self.aggregators if alive[name]]
-        sampler_outcomes = parallel(self.apply_sampler, self.samplers, self.options.workers)
+        with self.phase("sampler sets", len(self.samplers)):
+            checking = self.samplers_to_check(alive)
+        with self.phase("samplers", len(checking)):
+            sampler_outcomes = parallel(self.apply_sampler, checking, self.options.workers)
         # Every level, lowest first, so an aggregator's sources are configured before it.
         # A level releases what it no longer holds before the next level is configured, so that
         # the level above never pulls the same set from two daemons of this level.
         aggregator_outcomes, released = {}, {}
         for level in sorted({self.levels[name] for name in live_aggregators}):
             names = [name for name in live_aggregators if self.levels[name] == level]
-            aggregator_outcomes.update(parallel(self.apply_aggregator, names, self.options.workers))
-            released.update(parallel(self.release_producers,
-                                     [name for name in names if not aggregator_outcomes[name].error],
-                                     self.options.workers))
+            with self.phase("level %d aggregators" % level, len(names)):
+                aggregator_outcomes.update(parallel(self.apply_aggregator, names, self.options.workers))
+            with self.phase("level %d release" % level, len(names)):
+                released.update(parallel(self.release_producers,
+                                         [name for name in names if not aggregator_outcomes[name].error],
+                                         self.options.workers))
         outcomes = list(sampler_outcomes.values()) + list(aggregator_outcomes.values()) + list(released.values())
         errors = [{"daemon": o.name, "error": o.error, "applied": o.applied} for o in outcomes
-                  if o.error and not (o.name in self.samplers and "cannot reach" in o.error)]
+                  if o.error and not (o.name in self.sampler_set and "cannot reach" in o.error)]
         commands = {}
         for outcome in outcomes:
             if outcome.commands:
@@ -415,7 +506,9 @@ class Reconciler:
             "changed": bool(commands),
             "check_mode": self.options.check,
         }
-        report["missing_sets"] = self.missing_sets(alive, sampler_outcomes, assignments)
+        with self.phase("verify", len(live_aggregators)):
+            report["missing_sets"] = self.missing_sets(alive, sampler_outcomes, assignments)
+        report["phases"] = self.phases
         report["converged"] = not failed and not errors and not report["missing_sets"]
         report["duration_s"] = round(time.monotonic() - started, 3)
         if not self.options.check:
@@ -427,6 +520,10 @@ class Reconciler:
             configs = dict(self.state.get("sampler_configs", {}))
             configs.update(self.sampler_configs)
             self.state["sampler_configs"] = configs
+            digests = dict(self.state.get("sampler_digests", {}))
+            digests.update((name, digest) for name, digest in self.sampler_digests.items()
+                           if not sampler_outcomes[name].error)
+            self.state["sampler_digests"] = digests
         return report
 
 
@@ -435,6 +532,9 @@ def summary(report: dict) -> str:
              "%d sets missing at the top; changed=%s; %.1f s"
              % (len(report["alive"]), len(report["dead"]), len(report["moved"]), len(report["reconfigured"]),
                 len(report["missing_sets"]), str(report["changed"]).lower(), report["duration_s"])]
+    if report.get("phases"):
+        lines.append("phases: " + ", ".join("%s %d in %.1f s" % (phase["phase"], phase["daemons"], phase["seconds"])
+                                            for phase in report["phases"]))
     if report["dead"]:
         lines.append("dead: " + ", ".join(report["dead"]))
     for failed in report["failed_groups"]:

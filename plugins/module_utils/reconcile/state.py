@@ -28,7 +28,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.fileio import write_atomi
 
 STATE_FILE = "reconcile-state.json"
 LOCK_FILE = "reconcile.lock"
-EMPTY_STATE = {"version": 1, "failures": {}, "assignments": {}, "sampler_configs": {}}
+EMPTY_STATE = {"version": 1, "failures": {}, "assignments": {}, "sampler_configs": {}, "sampler_digests": {}}
 
 
 def _mapping_problems(value, what: str, check_value, expected: str) -> List[str]:
@@ -61,6 +61,9 @@ def state_problems(data) -> List[str]:
     if "sampler_configs" in data:
         problems += _mapping_problems(data["sampler_configs"], "sampler_configs", _is_names,
                                       "a mapping of instance to digest")
+    if "sampler_digests" in data:
+        problems += _mapping_problems(data["sampler_digests"], "sampler_digests", lambda item: isinstance(item, str),
+                                      "a digest")
     return problems
 
 

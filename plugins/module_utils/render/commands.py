@@ -82,4 +82,4 @@ class Command(NamedTuple):
 def render_lines(commands: Iterable[Union[Command, str]]) -> str:
     """Join commands into config-file text, one per line, newline-terminated."""
     lines = [c.text() if isinstance(c, Command) else c for c in commands]
-    return "".join(line + "\n" for line in lines)
+    return "\n".join(lines) + "\n" if lines else ""

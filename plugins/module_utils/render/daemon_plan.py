@@ -12,7 +12,7 @@ hostvars and the live modules all work from these same items.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from ansible_collections.hpc.ldms.plugins.module_utils.balance.sticky import BalanceResult, balance
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
@@ -69,6 +69,15 @@ def control_of(daemon: Daemon) -> Optional[dict]:
     return control
 
 
+def _listen_command(xprt: str, port, auth: Optional[str], host: Optional[str]) -> Command:
+    attrs = (("xprt", xprt), ("port", str(port)))  # built directly: one per daemon when hosts differ
+    if auth is not None:
+        attrs += (("auth", auth),)
+    if host is not None:
+        attrs += (("host", host),)
+    return Command("listen", attrs)
+
+
 def group_assignments(cluster: Cluster, previous: Optional[Dict[str, Dict[str, str]]] = None,
                       alive: Optional[Dict[str, bool]] = None,
                       saved: Optional[Dict[str, Dict[str, str]]] = None) -> Dict[str, dict]:
@@ -89,6 +98,14 @@ def group_assignments(cluster: Cluster, previous: Optional[Dict[str, Dict[str, s
         results[group.key] = balance([p.name for p in group.producers], status,
                                      previous=(previous or {}).get(group.key))
     return results
+
+
+def _names_daemon(instance: PluginInstance) -> bool:
+    """Whether the instance's item depends on the daemon (it gets the default producer and instance)."""
+    first_dict = next((item for item in instance.config if isinstance(item, dict)), None)
+    if first_dict is None:
+        return not instance.config
+    return "producer" not in first_dict or "instance" not in first_dict
 
 
 def _sampler_item(instance: PluginInstance, daemon: str, sampler: bool = True) -> dict:
@@ -149,6 +166,23 @@ class Planner:
         self.policies = _index((name, policy) for policy in cluster.stores for name in policy.daemons)
         self.producers_of = _index(((group.key, assignments[group.key].assignment.get(producer.name)), producer)
                                    for group in cluster.aggregators for producer in group.producers)
+        # Items that do not name their daemon are made once and shared by
+        # every daemon that loads them; their config lines are rendered once.
+        self.shared_items: Dict[tuple, Optional[dict]] = {}  # None: the item names its daemon
+        self.shared_commands: Dict[tuple, Command] = {}
+        self.shared_lines: Dict[int, List[str]] = {}
+
+    def plugin_item(self, kind: str, instance: PluginInstance, daemon: str) -> dict:
+        """The sampler or aggregator plugin item of one instance on one daemon (read-only: it may be shared)."""
+        key = (kind, instance.key)
+        try:
+            item = self.shared_items[key]
+        except KeyError:
+            item = self.shared_items[key] = (None if _names_daemon(instance)
+                                             else _sampler_item(instance, daemon, kind == "samplers"))
+            if item is not None:
+                self.shared_lines[id(item)] = [command.text() for command in objects.create_commands(kind, [item])]
+        return _sampler_item(instance, daemon, kind == "samplers") if item is None else item
 
     def plan(self, name: str) -> DaemonPlan:
         daemon = self.cluster.daemons[name]
@@ -184,9 +218,9 @@ class Planner:
             else:
                 plan.startup.append(Command("option", (("--%s" % key, None), (str(value), None))))
         if daemon.stream_enable:
-            plan.startup.append(Command("stream_enable"))
+            plan.startup.append(self.shared_command(("stream_enable",), Command, "stream_enable"))
         if daemon.msg_enable:
-            plan.startup.append(Command("msg_enable"))
+            plan.startup.append(self.shared_command(("msg_enable",), Command, "msg_enable"))
         listened = set()
         for endpoint in daemon.endpoints:
             key = (endpoint.xprt, str(endpoint.port), endpoint.listen_host)
@@ -195,10 +229,19 @@ class Planner:
             listened.add(key)
             if endpoint.auth and endpoint.auth.name not in plan.auths:
                 self.use_auth(plan, endpoint.auth)
-                plan.startup.append(auth_command(endpoint.auth))
-            plan.startup.append(Command.make(
-                "listen", ("xprt", endpoint.xprt), ("port", endpoint.port),
-                auth=endpoint.auth.name if endpoint.auth else None, host=endpoint.listen_host))
+                plan.startup.append(self.shared_command(("auth", endpoint.auth), auth_command, endpoint.auth))
+            auth_name = endpoint.auth.name if endpoint.auth else None
+            plan.startup.append(self.shared_command(
+                ("listen", endpoint.xprt, endpoint.port, auth_name, endpoint.listen_host), _listen_command,
+                endpoint.xprt, endpoint.port, auth_name, endpoint.listen_host))
+
+    def shared_command(self, key: tuple, make: Callable[..., Command], *args) -> Command:
+        """One Command object per distinct start-up line, its text rendered once."""
+        command = self.shared_commands.get(key)
+        if command is None:
+            command = self.shared_commands[key] = make(*args)
+            self.shared_lines[id(command)] = [command.text()]
+        return command
 
     def sampler_part(self, plan: DaemonPlan, daemon: Daemon, group):
         if group.advertise is not None:
@@ -207,7 +250,7 @@ class Planner:
         for instance in group.plugins:
             if instance.key not in loaded:  # a daemon in two groups loads a plugin once
                 loaded.add(instance.key)
-                plan.samplers.append(_sampler_item(instance, daemon.name))
+                plan.samplers.append(self.plugin_item("samplers", instance, daemon.name))
 
     def advertise(self, plan: DaemonPlan, daemon: Daemon, advertise):
         """One advertiser per aggregator host advertised to, named <daemon>-<host> as LDMS names them."""
@@ -249,7 +292,7 @@ class Planner:
         for instance in group.plugins:
             if instance.key not in loaded:
                 loaded.add(instance.key)
-                plan.aggregator_plugins.append(_sampler_item(instance, daemon.name, sampler=False))
+                plan.aggregator_plugins.append(self.plugin_item("aggregator_plugins", instance, daemon.name))
         for updater in group.updaters:
             plan.updaters.append(_drop_none({
                 "name": updater.name, "interval": updater.interval, "offset": updater.offset,

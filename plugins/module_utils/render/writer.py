@@ -8,15 +8,19 @@ changes nothing. Stale files that this renderer wrote earlier (they carry its
 header naming the same cluster file) are removed; other files in the
 directory, including other clusters' renders, are left alone. Files are
 replaced atomically and links at their names are replaced, never followed.
-Large clusters are rendered by forked workers, one per CPU.
+
+Everything runs in the calling process, one daemon at a time: the render
+runs inside Ansible's worker, which has threads, so forking there can hang;
+and shared plugin items keep a daemon at tens of microseconds.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import contextlib
+import gc
 import os
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional
 
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import Cluster
 from ansible_collections.hpc.ldms.plugins.module_utils.fileio import read_regular_text, write_atomic
@@ -35,7 +39,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.render.topology import to
 
 TOPOLOGY_FILE = "topology.md"
 TOPOLOGY_PICTURE = "topology.svg"
-PARALLEL_FROM = 2000  # daemons; below this a fork costs more than it saves
+PROGRESS_EVERY = 2000  # daemons between progress reports
 
 
 @dataclass
@@ -56,12 +60,13 @@ def _aggregator_plans(cluster: Cluster, planner: Planner) -> Dict[str, DaemonPla
     return {name: planner.plan(name) for name, level in cluster.levels().items() if level}
 
 
-def render_files(cluster: Cluster, source: str) -> RenderResult:
+def render_files(cluster: Cluster, source: str, planner: Optional[Planner] = None) -> RenderResult:
     """All file texts, in memory."""
-    planner = Planner(cluster, group_assignments(cluster))
+    planner = planner or Planner(cluster, group_assignments(cluster))
     label = source_label(source)
     result = RenderResult(aggregator_plans=_aggregator_plans(cluster, planner), source=label)
-    result.files = {"%s.conf" % name: daemon_config_text(planner.plan(name), label) for name in cluster.daemons}
+    result.files = {"%s.conf" % name: daemon_config_text(planner.plan(name), label, planner.shared_lines)
+                    for name in cluster.daemons}
     result.files[TOPOLOGY_FILE] = topology_markdown(cluster, result.aggregator_plans)
     result.files[TOPOLOGY_PICTURE] = topology_svg(topology_boxes(cluster))
     return result
@@ -109,44 +114,45 @@ def write_files(result: RenderResult, dest: str, check_mode: bool = False, prune
     return result
 
 
-# The forked workers inherit the job from the parent instead of pickling it.
-_JOB: dict = {}
+@contextlib.contextmanager
+def collector_paused():
+    """No cyclic garbage collection while rendering or loading a cluster.
 
-
-def _render_chunk(names: List[str]) -> List[Tuple[str, bool]]:
-    planner, label, dest, check_mode = _JOB["planner"], _JOB["label"], _JOB["dest"], _JOB["check_mode"]
-    return [(name, _sync_file(dest, "%s.conf" % name, daemon_config_text(planner.plan(name), label), check_mode))
-            for name in names]
+    These steps make no cycles, and each full collection walks every object
+    of the process: in Ansible, the whole inventory of a large cluster.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def render_to_dir(cluster: Cluster, source: str, dest: str, check_mode: bool = False, prune: bool = True,
-                  workers: Optional[int] = None) -> RenderResult:
-    """Render every daemon straight into ``dest``, in parallel for large clusters."""
-    planner = Planner(cluster, group_assignments(cluster))
-    label = source_label(source)
-    result = RenderResult(aggregator_plans=_aggregator_plans(cluster, planner), source=label)
-    if not check_mode:
-        os.makedirs(dest, exist_ok=True)
-    names = list(cluster.daemons)
-    workers = workers or os.cpu_count() or 1
-    _JOB.update(planner=planner, label=label, dest=dest, check_mode=check_mode)
-    try:
-        if workers > 1 and len(names) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
-            size = -(-len(names) // (workers * 4))
-            chunks = [names[start:start + size] for start in range(0, len(names), size)]
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                outcomes = [item for chunk in pool.map(_render_chunk, chunks) for item in chunk]
-        else:
-            outcomes = _render_chunk(names)
-    finally:
-        _JOB.clear()
-    topology = topology_markdown(cluster, result.aggregator_plans)
-    outcomes.append((TOPOLOGY_FILE, _sync_file(dest, TOPOLOGY_FILE, topology, check_mode)))
-    picture = topology_svg(topology_boxes(cluster))
-    outcomes.append((TOPOLOGY_PICTURE, _sync_file(dest, TOPOLOGY_PICTURE, picture, check_mode)))
-    for name, changed in outcomes:
-        file_name = name if name in (TOPOLOGY_FILE, TOPOLOGY_PICTURE) else "%s.conf" % name
-        (result.written if changed else result.unchanged).append(file_name)
-    if prune:
-        _prune(result, dest, {"%s.conf" % name for name in names}, check_mode)
+                  planner: Optional[Planner] = None,
+                  progress: Optional[Callable[[int, int], None]] = None) -> RenderResult:
+    """Render every daemon straight into ``dest``, holding one file text at a time.
+
+    ``progress(done, total)`` is called every ``PROGRESS_EVERY`` daemons.
+    """
+    with collector_paused():
+        planner = planner or Planner(cluster, group_assignments(cluster))
+        label = source_label(source)
+        result = RenderResult(aggregator_plans=_aggregator_plans(cluster, planner), source=label)
+        if not check_mode:
+            os.makedirs(dest, exist_ok=True)
+        total = len(cluster.daemons)
+        for done, name in enumerate(cluster.daemons, 1):
+            file_name = "%s.conf" % name
+            text = daemon_config_text(planner.plan(name), label, planner.shared_lines)
+            (result.written if _sync_file(dest, file_name, text, check_mode) else result.unchanged).append(file_name)
+            if progress is not None and done % PROGRESS_EVERY == 0:
+                progress(done, total)
+        for file_name, text in ((TOPOLOGY_FILE, topology_markdown(cluster, result.aggregator_plans)),
+                                (TOPOLOGY_PICTURE, topology_svg(topology_boxes(cluster)))):
+            (result.written if _sync_file(dest, file_name, text, check_mode) else result.unchanged).append(file_name)
+        if prune:
+            _prune(result, dest, {"%s.conf" % name for name in cluster.daemons}, check_mode)
     return result

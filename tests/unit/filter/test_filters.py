@@ -51,3 +51,27 @@ def test_runtime_env_filter_is_the_process_modes_environment():
     assert runtime_env("/opt/ovis") == ldms_runtime_env("/opt/ovis") == {
         "LD_LIBRARY_PATH": "/opt/ovis/lib", "LDMSD_PLUGIN_LIBPATH": "/opt/ovis/lib/ovis-ldms",
         "ZAP_LIBPATH": "/opt/ovis/lib/ovis-ldms"}
+
+
+def test_ldmsd_plan_filter_matches_the_config_and_follows_edits(tmp_path):
+    import os
+    import shutil
+
+    from ansible_collections.hpc.ldms.plugins.filter.ldmsd_plan import FilterModule as PlanFilters
+
+    ldmsd_plan = PlanFilters().filters()["ldmsd_plan"]
+    example = os.path.join(os.path.dirname(__file__), "..", "..", "..", "examples", "cluster.yaml")
+    copy = tmp_path / "cluster.yaml"
+    shutil.copy(example, copy)
+    plan = ldmsd_plan(str(copy), "l2-agg")
+    assert plan["groups"] == ["l2-agg"]
+    assert plan["objects"]["storage_policies"][0]["name"] == "sos-meminfo"
+    assert ldmsd_config(plan) == ldmsd_config(str(copy), daemon="l2-agg")
+    assert ldmsd_plan(str(copy), "l2-agg") is plan  # cached per file version
+    copy.write_text(copy.read_text().replace("sos-meminfo", "sos-meminfo-2"))
+    os.utime(copy, ns=(os.stat(copy).st_atime_ns, os.stat(copy).st_mtime_ns + 10**9))
+    assert ldmsd_plan(str(copy), "l2-agg")["objects"]["storage_policies"][0]["name"] == "sos-meminfo-2"
+    with pytest.raises(AnsibleFilterError, match="daemon 'nope' is not in"):
+        ldmsd_plan(str(copy), "nope")
+    with pytest.raises(AnsibleFilterError, match="cannot read the cluster file"):
+        ldmsd_plan(str(tmp_path / "missing.yaml"), "l2-agg")

@@ -14,7 +14,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.state import (
 )
 
 GOOD = {"version": 1, "failures": {"l1-1": 2}, "assignments": {"l1-[1-3]": {"samp-1-ep": "l1-1"}},
-        "sampler_configs": {"samp-1": {"meminfo1": "0123456789abcdef"}}}
+        "sampler_configs": {"samp-1": {"meminfo1": "0123456789abcdef"}}, "sampler_digests": {"samp-1": "89abcdef"}}
 
 CORRUPT = [
     ("[]", "the state is list, not a mapping"),
@@ -35,6 +35,7 @@ CORRUPT = [
     ('{"assignments": {"g": {"samp-1": 3}}}', "not a mapping of producer to aggregator"),
     ('{"sampler_configs": "x"}', "sampler_configs is str, not a mapping"),
     ('{"sampler_configs": {"samp-1": {"meminfo1": null}}}', "not a mapping of instance to digest"),
+    ('{"sampler_digests": {"samp-1": 7}}', "sampler_digests['samp-1'] is 7, not a digest"),
     ('{"version": 2}', "version is 2, not 1"),
 ]
 

@@ -274,3 +274,26 @@ def test_saved_assignment_is_used_as_is_when_it_fits_the_group():
     assert group_assignments(cluster, saved=stale)[group.key].assignment == fresh
     partial = {group.key: {producers[0]: "a-2"}}
     assert group_assignments(cluster, saved=partial)[group.key].assignment == fresh
+
+
+def test_shared_plugin_items_render_as_unshared_ones():
+    """Items shared by many daemons (no daemon-specific default) give the same text as items made per daemon."""
+    from ansible_collections.hpc.ldms.plugins.module_utils.render.config_file import config_lines, prelude_commands
+    from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import Planner, group_assignments
+
+    text = FEATURES.replace("plugins:\n  meminfo1:", """plugins:
+  shared:
+    name: vmstat
+    interval: 1s
+    config: [{producer: "${HOSTNAME}", instance: "${HOSTNAME}/vmstat", component_id: "${COMPONENT_ID}"}]
+  meminfo1:""").replace("plugins: [", "plugins: [shared, ", 1)
+    cluster = build_cluster(load_text(text))
+    planner = Planner(cluster, group_assignments(cluster))
+    plans = {name: planner.plan(name) for name in cluster.daemons}
+    assert planner.shared_items[("samplers", "shared")] is not None
+    samplers = [plan for plan in plans.values() if plan.samplers]
+    assert len(samplers) > 1 and all(plan.samplers[0] is samplers[0].samplers[0] for plan in samplers)
+    for name, plan in plans.items():
+        shared = config_lines(prelude_commands(plan), plan.objects(), planner.shared_lines)
+        alone = config_lines([command.text() for command in prelude_commands(plan)], plan.objects())
+        assert shared == alone, name
