@@ -48,8 +48,10 @@ DEMO_CLUSTER ?= examples/single-host.yaml
 DEMO_DIR := $(CURDIR)/out/demo
 DEMO_ENV := env -u ANSIBLE_COLLECTIONS_PATH LDMS_PREFIX=$(or $(LDMS_PREFIX),$(SIMULATOR)/prefix)
 
+# Deploy batches protect a running cluster's data; a first start on one host needs none.
 demo: venv
-	$(DEMO_ENV) $(BIN)/ansible-playbook examples/demo.yml -i $(DEMO_CLUSTER) -e ldms_demo_dir=$(DEMO_DIR)
+	$(DEMO_ENV) $(BIN)/ansible-playbook examples/demo.yml -i $(DEMO_CLUSTER) -e ldms_demo_dir=$(DEMO_DIR) \
+	  -e ldms_sampler_batch=100% -e ldms_aggregator_batch=100%
 
 demo-stop: venv
 	$(DEMO_ENV) $(BIN)/ansible-playbook hpc.ldms.site -i $(DEMO_CLUSTER) -e ldms_demo_dir=$(DEMO_DIR) \

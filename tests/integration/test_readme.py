@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -55,6 +56,12 @@ def netns():
         pytest.fail("%s exists: a demo is running in this checkout; run make demo-stop first" % DEMO_DIR)
     holder = subprocess.Popen(["unshare", "--net", "--", "sleep", "3600"])
     try:
+        # Until unshare has run, the holder is still in this namespace.
+        ours = os.readlink("/proc/self/ns/net")
+        deadline = time.monotonic() + 30
+        while os.readlink("/proc/%d/ns/net" % holder.pid) == ours:
+            assert holder.poll() is None and time.monotonic() < deadline, "unshare --net did not make a namespace"
+            time.sleep(0.05)
         enter = ["nsenter", "--net=/proc/%d/ns/net" % holder.pid, "--"]
         subprocess.run(enter + ["ip", "link", "set", "lo", "up"], check=True, timeout=30)
         yield enter
