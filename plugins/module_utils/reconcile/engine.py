@@ -374,6 +374,19 @@ class Reconciler:
                         intervals[str(config["instance"])] = max(item.get("interval") or 0, slowest_updater)
         return intervals
 
+    def read_status(self, names: List[str], verb: str) -> Dict[str, list]:
+        """One status request to each daemon, in parallel; an unreachable one answers []."""
+        def status(name):
+            client = client_for(self.plans[name], self.options)
+            try:
+                return client.status(verb)
+            except LdmsdError:
+                return []
+            finally:
+                client.close()
+
+        return parallel(status, names, self.options.workers)
+
     def read_views(self, names: List[str]) -> Dict[str, DaemonView]:
         """prdcr_status and prdcr_set_status of each daemon, in parallel; one that fails carries its error."""
         def view(name):
