@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from test_render_playbook import BIN, EXAMPLE, REPO, ansible_env  # noqa: F401 - a fixture
+from test_render_playbook import BIN, EXAMPLE, REPO, ansible_env  # noqa: F401 pylint: disable=unused-import
 
 DATA = os.path.join(REPO, "tests", "unit", "cluster", "data")
 

@@ -114,7 +114,7 @@ def test_cluster_file_as_extra_var_without_inventory(ansible_env, tmp_path):
     dest = tmp_path / "out"
     result = render_without_inventory(ansible_env, dest, "-e", "ldms_cluster_file=%s" % EXAMPLE)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "16 files written" in result.stdout and (dest / "l2-agg.conf").exists()
+    assert "17 files written" in result.stdout and (dest / "l2-agg.conf").exists()
     # Neither -i nor the extra variable: one message saying what to give.
     result = render_without_inventory(ansible_env, tmp_path / "none")
     assert result.returncode != 0

@@ -83,9 +83,8 @@ def grafana_vars(tmp_path, password, secret_key, port=3000, smtp="smtp-pass"):
 
 
 def test_the_grafana_label_discloses_no_secret(tmp_path, secret):
-    first = run_play(tmp_path, digest_task("grafana", grafana_vars(tmp_path, secret, secret + "-key",
-                                                                    smtp=secret + "-smtp"), "grafana_config_digest"),
-                     "--diff", "-vvv")
+    secrets = grafana_vars(tmp_path, secret, secret + "-key", smtp=secret + "-smtp")
+    first = run_play(tmp_path, digest_task("grafana", secrets, "grafana_config_digest"), "--diff", "-vvv")
     ini = (tmp_path / "grafana" / "grafana.ini").read_text()
     assert "admin_password = %s\n" % secret in ini and "password = %s-smtp\n" % secret in ini
     assert_hidden(first, secret, secret + "-key", secret + "-smtp", ini)
@@ -95,8 +94,8 @@ def test_the_grafana_label_discloses_no_secret(tmp_path, secret):
                                            "grafana_config_digest"))
     assert digest_of(other) == digest_of(first)
     # A setting that is not a secret still changes it.
-    moved = run_play(tmp_path, digest_task("grafana", grafana_vars(tmp_path, "other", "other-key", port=3001,
-                                                                    smtp="x"), "grafana_config_digest"))
+    moved_vars = grafana_vars(tmp_path, "other", "other-key", port=3001, smtp="x")
+    moved = run_play(tmp_path, digest_task("grafana", moved_vars, "grafana_config_digest"))
     assert digest_of(moved) != digest_of(first)
 
 

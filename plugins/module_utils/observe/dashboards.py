@@ -157,7 +157,7 @@ def _custom(name: str, label: str, options: List[tuple], allow_custom: bool = Fa
                 .options([gmodel.VariableOption(selected=multi or index == 0, text=text, value=value)
                           for index, (text, value) in enumerate(options)]))
     if options:
-        first = options[0] if not multi else ([t for t, _ in options], [v for _, v in options])
+        first = options[0] if not multi else ([text for text, unused in options], [value for unused, value in options])
         variable.current(gmodel.VariableOption(selected=True, text=first[0], value=first[1]))
     return variable
 

@@ -147,7 +147,7 @@ def test_bare_integer_times_are_plain_ints():
     data = load_text(BASE.replace("interval: 1s\n    config", "interval: 60000000\n    offset: -100000\n    config"))
     instance = build_cluster(data).plugins["meminfo1"]
     assert (instance.interval, instance.offset) == (60000000, -100000)
-    assert type(instance.interval) is int and type(instance.offset) is int
+    assert type(instance.interval) is int and type(instance.offset) is int  # pylint: disable=unidiomatic-typecheck
 
 
 # -- updater producers --------------------------------------------------------
@@ -329,7 +329,7 @@ def test_ldms_test_clusters(name, daemons):
     assert any("daemons 'cnadmin1-agg' and 'cnadmin1' both listen on host cnadmin1 port 20412 (sock) on every address"
                in warning for warning in cluster.warnings), cluster.warnings[:3]
     jobid = cluster.plugins["jobid_60s"]
-    assert (jobid.interval, jobid.offset) == (60000000, -100000) and type(jobid.offset) is int
+    assert (jobid.interval, jobid.offset) == (60000000, -100000) and type(jobid.offset) is int  # pylint: disable=unidiomatic-typecheck
 
 
 def test_ldms_strict_in_the_files(tmp_path):

@@ -47,8 +47,8 @@ def test_a_set_refused_because_a_frozen_copy_holds_its_name():
     assert reason == "stale"  # at the top, the frozen copy
     assert "l2: held through another producer (UPDATING, last update 40.0 s ago, through producer l1-1-ep); " \
            "producer l1-2-ep cannot add it" in detail
-    views["l2"] = view({"l1-2-ep": "CONNECTED", "l1-1-ep": "CONNECTED"}, [(SET, "l1-2-ep", "START", None),
-                                                                         (SET, "l1-1-ep", "START", None)])
+    views["l2"] = view({"l1-2-ep": "CONNECTED", "l1-1-ep": "CONNECTED"},
+                       [(SET, "l1-2-ep", "START", None), (SET, "l1-1-ep", "START", None)])
     assert diagnose(SET, path, views, SECOND, NOW)[0] == "duplicate set"
 
 

@@ -40,7 +40,7 @@ CORRUPT = [
 ]
 
 
-@pytest.mark.parametrize("text, problem", CORRUPT, ids=[text or "empty" for text, _ in CORRUPT])
+@pytest.mark.parametrize("text, problem", CORRUPT, ids=[text or "empty" for text, unused in CORRUPT])
 def test_an_unusable_state_is_moved_aside_and_the_run_starts_afresh(tmp_path, text, problem):
     store = FileState(str(tmp_path))
     (tmp_path / "reconcile-state.json").write_text(text, errors="surrogateescape")
