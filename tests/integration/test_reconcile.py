@@ -126,11 +126,14 @@ class Cluster:
 
     def inventory_holders(self):
         """Producer -> L1 in the inventory's plans, reading the reconcile's state as a deployment would."""
-        env = dict(self.env, HPC_LDMS_STATE_DIR=str(self.state))
-        listed = json.loads(subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", str(self.tmp / "cluster.yaml"),
-                                            "--list"], env=env, capture_output=True, text=True, check=True).stdout)
-        hostvars = plain(listed["_meta"]["hostvars"])
-        return {item["name"]: agg for agg in L1 for item in hostvars[agg]["ldms_plan"]["objects"]["producers"]}
+        env = dict(self.env, HPC_LDMS_STATE_DIR=str(self.state), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+        play = self.tmp / "holders.yml"
+        play.write_text("- hosts: ldms_level_1\n  gather_facts: false\n  tasks:\n"
+                        "    - ansible.builtin.debug:\n"
+                        "        msg: \"{{ ldms_plan.objects.producers | map(attribute='name') }}\"\n")
+        out = json.loads(subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(self.tmp / "cluster.yaml"),
+                                         str(play)], env=env, capture_output=True, text=True, check=True).stdout)
+        return {producer: agg for agg, result in out["plays"][0]["tasks"][0]["hosts"].items() for producer in result["msg"]}
 
     def stop(self):
         for name in list(self.processes):

@@ -126,8 +126,11 @@ def test_check_mode_diff_shows_each_file_and_writes_nothing(ansible_env, tmp_pat
     dest = tmp_path / "out"
     assert playbook(ansible_env, EXAMPLE, dest).returncode == 0
     before = {name: (dest / name).read_text() for name in os.listdir(dest)}
-    (dest / "sampler-99.conf").write_text(before["sampler-1.conf"])  # a stale file of an earlier render
     changed = tmp_path / "changed.yaml"
+    # A stale file of an earlier render of the same cluster file.
+    stale = before["sampler-1.conf"].replace(os.path.abspath(EXAMPLE), str(changed))
+    assert stale != before["sampler-1.conf"]
+    (dest / "sampler-99.conf").write_text(stale)
     changed.write_text(open(EXAMPLE).read().replace("ports: 10401", "ports: 10411"))
     result = playbook(ansible_env, str(changed), dest, "--check", "--diff")
     assert result.returncode == 0, result.stdout + result.stderr
