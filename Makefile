@@ -89,7 +89,8 @@ molecule: install system-tools
 # Prometheus, promtool and node-exporter (the reconcile's metrics) and
 # chromium (the status page). Installed when missing (needs root).
 SYSTEM_TOOLS := crontab:cron etcd:etcd-server podman:podman runc:runc debootstrap:debootstrap dockerd:docker.io \
-  prometheus:prometheus promtool:prometheus prometheus-node-exporter:prometheus-node-exporter chromium:chromium
+  prometheus:prometheus promtool:prometheus prometheus-node-exporter:prometheus-node-exporter chromium:chromium \
+  munged:munge
 system-tools:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \
 	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
