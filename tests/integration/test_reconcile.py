@@ -18,7 +18,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "simulator"))
 sys.path.insert(0, os.path.dirname(__file__))
 from etcd_cluster import EtcdCluster, wait_for_quorum  # noqa: E402
 from harness import LDMSD, PREFIX, free_ports, ldms_env  # noqa: E402
-from test_render_playbook import plain  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.dirname(sys.executable)
