@@ -130,6 +130,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.cluster.source import loa
 from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.state import StateError, saved_assignments
 from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import control_of
 from ansible_collections.hpc.ldms.plugins.module_utils.render.plan_cache import loaded_cluster
+from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import collector_paused
 
 display = Display()
 NAME = "hpc.ldms.cluster"
@@ -182,12 +183,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             except Exception:
                 load_cluster(path)  # names the file and YAML path when it can tell what is wrong
                 raise
-            loaded = loaded_cluster(path, strict=None if self.get_option("ldms_strict") else False)
-            source, cluster = loaded.source, loaded.cluster
-            loaded.use_assignments(self.saved_assignments(source))
-            for warning in cluster.warnings:
-                display.warning("%s: %s" % (source, warning))
-            self.populate(cluster, source)
+            # Loading and adding hosts make no cycles; collections would walk it all again and again.
+            with collector_paused():
+                loaded = loaded_cluster(path, strict=None if self.get_option("ldms_strict") else False)
+                source, cluster = loaded.source, loaded.cluster
+                loaded.use_assignments(self.saved_assignments(source))
+                for warning in cluster.warnings:
+                    display.warning("%s: %s" % (source, warning))
+                self.populate(cluster, source)
         except ClusterError as exc:
             display.error("%s: %s" % (NAME, exc))
             raise SystemExit(1)
