@@ -115,12 +115,14 @@ plugins:
     interval: 1s
 """
 
+import contextlib
 import re
 
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
 from ansible.template import trust_as_template
 from ansible.utils.display import Display
+from ansible.utils.path import basedir
 from ansible.utils.vars import validate_variable_name
 
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
@@ -128,6 +130,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.cluster.source import loa
 from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.state import StateError, saved_assignments
 from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import control_of
 from ansible_collections.hpc.ldms.plugins.module_utils.render.plan_cache import loaded_cluster
+from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import collector_paused
 
 display = Display()
 NAME = "hpc.ldms.cluster"
@@ -142,6 +145,22 @@ def plain_control(daemon):
     if control is not None and isinstance(control["port"], int):
         control["port"] = int(control["port"])
     return control
+
+
+@contextlib.contextmanager
+def source_variables(inventory):
+    """inventory_file and inventory_dir, for the caller to set on each host it adds.
+
+    add_host works inventory_dir out again for every host (a stat each) while
+    the inventory's source is set: at 30,000 hosts that is a large part of the
+    inventory. Ansible's values, computed once.
+    """
+    source = inventory.current_source
+    inventory.current_source = None
+    try:
+        yield {"inventory_file": source, "inventory_dir": basedir(source) if source else None}
+    finally:
+        inventory.current_source = source
 
 
 def group_name(key: str) -> str:
@@ -164,12 +183,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             except Exception:
                 load_cluster(path)  # names the file and YAML path when it can tell what is wrong
                 raise
-            loaded = loaded_cluster(path, strict=None if self.get_option("ldms_strict") else False)
-            source, cluster = loaded.source, loaded.cluster
-            loaded.use_assignments(self.saved_assignments(source))
-            for warning in cluster.warnings:
-                display.warning("%s: %s" % (source, warning))
-            self.populate(cluster, source)
+            # Loading and adding hosts make no cycles; collections would walk it all again and again.
+            with collector_paused():
+                loaded = loaded_cluster(path, strict=None if self.get_option("ldms_strict") else False)
+                source, cluster = loaded.source, loaded.cluster
+                loaded.use_assignments(self.saved_assignments(source))
+                for warning in cluster.warnings:
+                    display.warning("%s: %s" % (source, warning))
+                self.populate(cluster, source)
         except ClusterError as exc:
             display.error("%s: %s" % (NAME, exc))
             raise SystemExit(1)
@@ -215,28 +236,32 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             validate_variable_name(key)
         strict = self.get_option("strict")
         constructed = any(self.get_option(option) for option in ("compose", "groups", "keyed_groups"))
-        for name, daemon in cluster.daemons.items():
-            level = levels[name]
-            role = "aggregator" if level else ("sampler" if name in sampler_names else "daemon")
-            host_vars = dict(common_vars)
-            host_vars.update(ansible_host=daemon.host, ldms_daemon=name, ldms_role=role, ldms_level=level,
-                             ldms_groups=served.get(name, []), ldms_control=plain_control(daemon))
-            inventory.add_host(name)
-            # Straight into the host's variables: inventory.set_variable costs
-            # 25-150 us per value in tagging and copying, seconds at 30,000
-            # hosts. The names are valid and the values plain data, never templates.
-            inventory.hosts[name].vars.update(host_vars)
-            inventory.add_child("ldms_daemons", name)
-            if name in sampler_names:
-                inventory.add_child("ldms_samplers", name)
-            if level:
-                inventory.add_child("ldms_aggregators", name)
-                inventory.add_child("ldms_level_%d" % level, name)
-            for key in served.get(name, ()):
-                inventory.add_child(group_name(key), name)
-            if constructed:
-                host_vars.update(ldms_cluster_file=source)
-                self.construct(name, host_vars, strict)
+        with source_variables(inventory) as source_vars:
+            for name, daemon in cluster.daemons.items():
+                level = levels[name]
+                role = "aggregator" if level else ("sampler" if name in sampler_names else "daemon")
+                host_vars = dict(common_vars)
+                host_vars.update(ansible_host=daemon.host, ldms_daemon=name, ldms_role=role, ldms_level=level,
+                                 ldms_groups=served.get(name, []), ldms_control=plain_control(daemon))
+                new = name not in inventory.hosts
+                inventory.add_host(name)
+                if new:
+                    inventory.hosts[name].vars.update(source_vars)
+                # Straight into the host's variables: inventory.set_variable costs
+                # 25-150 us per value in tagging and copying, seconds at 30,000
+                # hosts. The names are valid and the values plain data, never templates.
+                inventory.hosts[name].vars.update(host_vars)
+                inventory.add_child("ldms_daemons", name)
+                if name in sampler_names:
+                    inventory.add_child("ldms_samplers", name)
+                if level:
+                    inventory.add_child("ldms_aggregators", name)
+                    inventory.add_child("ldms_level_%d" % level, name)
+                for key in served.get(name, ()):
+                    inventory.add_child(group_name(key), name)
+                if constructed:
+                    host_vars.update(ldms_cluster_file=source)
+                    self.construct(name, host_vars, strict)
 
     def construct(self, name, all_vars, strict):
         try:

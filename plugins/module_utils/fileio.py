@@ -5,8 +5,8 @@
 
 The project runs as root in config, state and run directories. A link
 planted at a file name must never redirect a write: temporary files are
-created with ``O_EXCL|O_NOFOLLOW`` under a random name (``tempfile.mkstemp``)
-in the target's directory and renamed over the target, which replaces a link
+created with ``O_EXCL|O_NOFOLLOW`` under a random name in the target's
+directory and renamed over the target, which replaces a link
 at the target instead of writing through it. A link as the directory itself
 (chosen by whoever configured it) is followed as usual.
 """
@@ -14,12 +14,15 @@ at the target instead of writing through it. A link as the directory itself
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
-import tempfile
 from typing import IO, Optional, Union
 
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+_READ_CHUNK = 1 << 16
+_TEMPORARY_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_TEMPORARY_ATTEMPTS = 100
 
 
 def read_regular(path: str, limit: Optional[int] = None) -> Optional[bytes]:
@@ -33,10 +36,23 @@ def read_regular(path: str, limit: Optional[int] = None) -> Optional[bytes]:
         if exc.errno == getattr(os, "ELOOP", 40):  # a link
             return None
         raise
-    with os.fdopen(descriptor, "rb") as stream:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
             return None
-        return stream.read() if limit is None else stream.read(limit)
+        # Plain reads on the descriptor: a file object per file costs more
+        # than the read itself when a render compares thousands of files.
+        want = info.st_size + 1 if limit is None else limit
+        chunks = []
+        while want > 0:
+            chunk = os.read(descriptor, want)
+            chunks.append(chunk)
+            if len(chunk) < want:  # end of file
+                break
+            want = _READ_CHUNK if limit is None else want - len(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        os.close(descriptor)
 
 
 def read_regular_text(path: str, limit: Optional[int] = None) -> Optional[str]:
@@ -52,25 +68,39 @@ def _existing_regular(path: str) -> Optional[os.stat_result]:
     return info if stat.S_ISREG(info.st_mode) else None
 
 
+def _temporary(path: str):
+    """A new file beside ``path`` under a random name, created ``O_EXCL|O_NOFOLLOW``: (descriptor, name)."""
+    directory, base = os.path.split(path)
+    prefix = os.path.join(directory, "." + base[:64] + ".")
+    for _attempt in range(_TEMPORARY_ATTEMPTS):
+        temporary = prefix + os.urandom(6).hex() + ".tmp"
+        try:
+            return os.open(temporary, _TEMPORARY_FLAGS, 0o600), temporary
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", prefix + "*.tmp")
+
+
 def write_atomic(path: str, data: Union[str, bytes], mode: int = 0o644, durable: bool = False) -> None:
     """Replace ``path`` with ``data``: readers see the old file or the new one, never a part.
 
     A regular file already there keeps its mode (and, for root, its owner);
     anything else at the name (a link, a FIFO) is replaced, never followed.
     """
-    directory = os.path.dirname(path) or "."
-    descriptor, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path)[:64] + ".", suffix=".tmp",
-                                             dir=directory)
+    descriptor, temporary = _temporary(path)
     try:
-        existing = _existing_regular(path)
-        os.fchmod(descriptor, stat.S_IMODE(existing.st_mode) if existing else mode)
-        if existing and os.geteuid() == 0:
-            os.fchown(descriptor, existing.st_uid, existing.st_gid)
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(data.encode("utf-8") if isinstance(data, str) else data)
+        try:
+            existing = _existing_regular(path)
+            os.fchmod(descriptor, stat.S_IMODE(existing.st_mode) if existing else mode)
+            if existing and os.geteuid() == 0:
+                os.fchown(descriptor, existing.st_uid, existing.st_gid)
+            view = memoryview(data.encode("utf-8") if isinstance(data, str) else data)
+            while view:
+                view = view[os.write(descriptor, view):]
             if durable:
-                stream.flush()
-                os.fsync(stream.fileno())
+                os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

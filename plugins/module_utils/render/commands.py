@@ -70,7 +70,10 @@ class Command(NamedTuple):
         this command is never written.
         """
         line = " ".join([self.verb] + [key if value is None else key + "=" + value for key, value in self.attrs])
-        if _LINE_BREAKER.search(line) or any(_SPLITS.search(key if value is None else value) for key, value in self.attrs):
+        # One space per attribute means no token holds one (a tab is a
+        # control character); only otherwise is each attribute looked at.
+        if _LINE_BREAKER.search(line) or (line.count(" ") != len(self.attrs) and any(
+                _SPLITS.search(key if value is None else value) for key, value in self.attrs)):
             raise ValueError("refusing to write an ldmsd line that would not read back as one %s command: %r"
                              % (self.verb, line))
         return line

@@ -15,7 +15,7 @@ import os
 from typing import Dict, List, Optional, Sequence, Union
 
 from ansible_collections.hpc.ldms.plugins.module_utils.render import objects
-from ansible_collections.hpc.ldms.plugins.module_utils.render.commands import Command, render_lines
+from ansible_collections.hpc.ldms.plugins.module_utils.render.commands import Command
 from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import OBJECT_KINDS, DaemonPlan, auth_command
 
 PLUGIN_KINDS = ("samplers", "aggregator_plugins")  # each item's lines stand alone
@@ -72,4 +72,5 @@ def config_lines(prelude: Sequence[Union[Command, str]], daemon_objects: Dict[st
 
 def daemon_config_text(plan: DaemonPlan, source: str = "a cluster file",
                        shared_lines: Optional[Dict[int, List[str]]] = None) -> str:
-    return HEADER % source + render_lines(config_lines(prelude_commands(plan), plan.objects(), shared_lines))
+    lines = config_lines(prelude_commands(plan), plan.objects(), shared_lines)  # text already: joined as is
+    return HEADER % source + "\n".join(lines) + "\n" if lines else HEADER % source

@@ -171,6 +171,7 @@ class Planner:
         self.shared_items: Dict[tuple, Optional[dict]] = {}  # None: the item names its daemon
         self.shared_commands: Dict[tuple, Command] = {}
         self.shared_lines: Dict[int, List[str]] = {}
+        self.group_samplers: Dict[int, Optional[List[dict]]] = {}  # by id(group); None: an item names its daemon
 
     def plugin_item(self, kind: str, instance: PluginInstance, daemon: str) -> dict:
         """The sampler or aggregator plugin item of one instance on one daemon (read-only: it may be shared)."""
@@ -246,11 +247,29 @@ class Planner:
     def sampler_part(self, plan: DaemonPlan, daemon: Daemon, group):
         if group.advertise is not None:
             self.advertise(plan, daemon, group.advertise)
+        if not plan.samplers:
+            # A daemon's first group whose items are all shared: the same items for each of its daemons.
+            try:
+                shared = self.group_samplers[id(group)]
+            except KeyError:
+                shared = self.group_samplers[id(group)] = self.shared_group_samplers(group, daemon.name)
+            if shared is not None:
+                plan.samplers.extend(shared)
+                return
         loaded = {item["name"] for item in plan.samplers}
         for instance in group.plugins:
             if instance.key not in loaded:  # a daemon in two groups loads a plugin once
                 loaded.add(instance.key)
                 plan.samplers.append(self.plugin_item("samplers", instance, daemon.name))
+
+    def shared_group_samplers(self, group, daemon: str) -> Optional[List[dict]]:
+        if any(_names_daemon(instance) for instance in group.plugins):
+            return None
+        items: Dict[str, dict] = {}
+        for instance in group.plugins:
+            if instance.key not in items:
+                items[instance.key] = self.plugin_item("samplers", instance, daemon)
+        return list(items.values())
 
     def advertise(self, plan: DaemonPlan, daemon: Daemon, advertise):
         """One advertiser per aggregator host advertised to, named <daemon>-<host> as LDMS names them."""

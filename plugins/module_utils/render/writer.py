@@ -72,13 +72,24 @@ def render_files(cluster: Cluster, source: str, planner: Optional[Planner] = Non
     return result
 
 
-def _sync_file(dest: str, name: str, text: str, check_mode: bool) -> bool:
+def _present(dest: str) -> Optional[set]:
+    """The names in ``dest`` now (one listing instead of a failed open per new file); None if unknown."""
+    try:
+        return set(os.listdir(dest))
+    except FileNotFoundError:
+        return set()
+    except OSError:
+        return None
+
+
+def _sync_file(dest: str, name: str, text: str, check_mode: bool, present: Optional[set] = None) -> bool:
     """Write one file if its content differs; True when it (would have) changed.
 
     A link or anything but a regular file at the name counts as different, so it is replaced.
+    ``present``: the names listed in ``dest`` beforehand; a name not among them is new.
     """
     path = os.path.join(dest, name)
-    if read_regular_text(path) == text:
+    if (present is None or name in present) and read_regular_text(path) == text:
         return False
     if not check_mode:
         write_atomic(path, text)
@@ -143,16 +154,19 @@ def render_to_dir(cluster: Cluster, source: str, dest: str, check_mode: bool = F
         result = RenderResult(aggregator_plans=_aggregator_plans(cluster, planner), source=label)
         if not check_mode:
             os.makedirs(dest, exist_ok=True)
+        present = _present(dest)
         total = len(cluster.daemons)
         for done, name in enumerate(cluster.daemons, 1):
             file_name = "%s.conf" % name
             text = daemon_config_text(planner.plan(name), label, planner.shared_lines)
-            (result.written if _sync_file(dest, file_name, text, check_mode) else result.unchanged).append(file_name)
+            (result.written if _sync_file(dest, file_name, text, check_mode, present)
+             else result.unchanged).append(file_name)
             if progress is not None and done % PROGRESS_EVERY == 0:
                 progress(done, total)
         for file_name, text in ((TOPOLOGY_FILE, topology_markdown(cluster, result.aggregator_plans)),
                                 (TOPOLOGY_PICTURE, topology_svg(topology_boxes(cluster)))):
-            (result.written if _sync_file(dest, file_name, text, check_mode) else result.unchanged).append(file_name)
+            (result.written if _sync_file(dest, file_name, text, check_mode, present)
+             else result.unchanged).append(file_name)
         if prune:
             _prune(result, dest, {"%s.conf" % name for name in cluster.daemons}, check_mode)
     return result
