@@ -118,7 +118,9 @@ plugins:
 import contextlib
 import re
 
+from ansible import constants as C
 from ansible.errors import AnsibleParserError
+from ansible.inventory.host import Host
 from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
 from ansible.template import trust_as_template
 from ansible.utils.display import Display
@@ -243,14 +245,20 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
                 host_vars = dict(common_vars)
                 host_vars.update(ansible_host=daemon.host, ldms_daemon=name, ldms_role=role, ldms_level=level,
                                  ldms_groups=served.get(name, []), ldms_control=plain_control(daemon))
-                new = name not in inventory.hosts
-                inventory.add_host(name)
-                if new:
-                    inventory.hosts[name].vars.update(source_vars)
+                host = inventory.hosts.get(name)
+                if host is None:
+                    if name in C.LOCALHOST:  # add_host records it as the inventory's localhost
+                        inventory.add_host(name)
+                        host = inventory.hosts[name]
+                    else:
+                        # What add_host does for a new name, less its two set_variable calls
+                        # (inventory_file and inventory_dir), which source_vars set here.
+                        host = inventory.hosts[name] = Host(name)
+                    host.vars.update(source_vars)
                 # Straight into the host's variables: inventory.set_variable costs
                 # 25-150 us per value in tagging and copying, seconds at 30,000
                 # hosts. The names are valid and the values plain data, never templates.
-                inventory.hosts[name].vars.update(host_vars)
+                host.vars.update(host_vars)
                 inventory.add_child("ldms_daemons", name)
                 if name in sampler_names:
                     inventory.add_child("ldms_samplers", name)
