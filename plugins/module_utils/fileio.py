@@ -145,14 +145,31 @@ def _replace(temporary: str, path: str) -> None:
         raise
 
 
-def write_atomic(path: str, data: Union[str, bytes], mode: int = 0o644, durable: bool = False) -> None:
+@contextlib.contextmanager
+def opened_directory(path: str):
+    """``path`` opened once for many ``write_atomic(..., directory=)`` calls there (None where unused)."""
+    if not _UNNAMED:
+        yield None
+        return
+    directory = os.open(path, _DIRECTORY_FLAGS)
+    try:
+        yield directory
+    finally:
+        os.close(directory)
+
+
+def write_atomic(path: str, data: Union[str, bytes], mode: int = 0o644, durable: bool = False,
+                 directory: Optional[int] = None) -> None:
     """Replace ``path`` with ``data``: readers see the old file or the new one, never a part.
 
     A regular file already there keeps its mode (and, for root, its owner);
     anything else at the name (a link, a FIFO) is replaced, never followed.
+    ``directory``: ``path``'s directory from ``opened_directory``, when writing many files there.
     """
     if _UNNAMED:
-        directory = os.open(os.path.dirname(path) or ".", _DIRECTORY_FLAGS)
+        opened = directory is None
+        if opened:
+            directory = os.open(os.path.dirname(path) or ".", _DIRECTORY_FLAGS)
         try:
             descriptor = _unnamed(directory)
             if descriptor is not None:
@@ -171,7 +188,8 @@ def write_atomic(path: str, data: Union[str, bytes], mode: int = 0o644, durable:
                 _replace(temporary, path)
                 return
         finally:
-            os.close(directory)
+            if opened:
+                os.close(directory)
     descriptor, temporary = _temporary(path)
     try:
         try:
