@@ -118,7 +118,9 @@ plugins:
 import contextlib
 import re
 
+from ansible import constants as C
 from ansible.errors import AnsibleParserError
+from ansible.inventory.host import Host
 from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
 from ansible.template import trust_as_template
 from ansible.utils.display import Display
@@ -231,6 +233,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             inventory.add_group("ldms_level_%d" % level)
         for key in dict.fromkeys(key for keys in served.values() for key in keys):
             inventory.add_group(group_name(key))
+        groups = inventory.groups
         common_vars = self.get_option("vars") or {}
         for key in common_vars:
             validate_variable_name(key)
@@ -243,25 +246,37 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
                 host_vars = dict(common_vars)
                 host_vars.update(ansible_host=daemon.host, ldms_daemon=name, ldms_role=role, ldms_level=level,
                                  ldms_groups=served.get(name, []), ldms_control=plain_control(daemon))
-                new = name not in inventory.hosts
-                inventory.add_host(name)
-                if new:
-                    inventory.hosts[name].vars.update(source_vars)
+                host = inventory.hosts.get(name)
+                if host is None:
+                    if name in C.LOCALHOST:  # add_host records it as the inventory's localhost
+                        inventory.add_host(name)
+                        host = inventory.hosts[name]
+                    else:
+                        # What add_host does for a new name, less its two set_variable calls
+                        # (inventory_file and inventory_dir), which source_vars set here.
+                        host = inventory.hosts[name] = Host(name)
+                    host.vars.update(source_vars)
                 # Straight into the host's variables: inventory.set_variable costs
                 # 25-150 us per value in tagging and copying, seconds at 30,000
                 # hosts. The names are valid and the values plain data, never templates.
-                inventory.hosts[name].vars.update(host_vars)
-                inventory.add_child("ldms_daemons", name)
+                host.vars.update(host_vars)
+                # Group.add_host straight away: inventory.add_child looks both
+                # names up and logs each time, a tenth of a second at 30,000 hosts.
+                groups["ldms_daemons"].add_host(host)
                 if name in sampler_names:
-                    inventory.add_child("ldms_samplers", name)
+                    groups["ldms_samplers"].add_host(host)
                 if level:
-                    inventory.add_child("ldms_aggregators", name)
-                    inventory.add_child("ldms_level_%d" % level, name)
+                    groups["ldms_aggregators"].add_host(host)
+                    groups["ldms_level_%d" % level].add_host(host)
                 for key in served.get(name, ()):
-                    inventory.add_child(group_name(key), name)
+                    groups[group_name(key)].add_host(host)
                 if constructed:
                     host_vars.update(ldms_cluster_file=source)
                     self.construct(name, host_vars, strict)
+        if cluster.daemons:
+            # Adding a member again changes nothing but drops the inventory's
+            # cached group lists, which the Group.add_host calls above bypassed.
+            inventory.add_child("ldms_daemons", next(iter(cluster.daemons)))
 
     def construct(self, name, all_vars, strict):
         try:

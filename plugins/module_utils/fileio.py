@@ -5,9 +5,11 @@
 
 The project runs as root in config, state and run directories. A link
 planted at a file name must never redirect a write: temporary files are
-created with ``O_EXCL|O_NOFOLLOW`` under a random name in the target's
-directory and renamed over the target, which replaces a link
-at the target instead of writing through it. A link as the directory itself
+unnamed (``O_TMPFILE``) in the target's directory and linked in under the
+target's name, which fails instead of following anything already there;
+then, or where ``O_TMPFILE`` is unsupported, they get a random name
+(``O_EXCL|O_NOFOLLOW``) and are renamed over the target, which replaces a
+link at the target instead of writing through it. A link as the directory itself
 (chosen by whoever configured it) is followed as usual.
 """
 
@@ -23,6 +25,11 @@ _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEX
 _READ_CHUNK = 1 << 16
 _TEMPORARY_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _TEMPORARY_ATTEMPTS = 100
+_UNNAMED_FLAGS = getattr(os, "O_TMPFILE", 0) | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
+# Linking an unnamed file by its descriptor needs /proc (AT_EMPTY_PATH needs privileges).
+_UNNAMED = hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
+_DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+_UNNAMED_UNSUPPORTED = (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL)
 
 
 def read_regular(path: str, limit: Optional[int] = None) -> Optional[bytes]:
@@ -81,31 +88,120 @@ def _temporary(path: str):
     raise FileExistsError(errno.EEXIST, "no free temporary name", prefix + "*.tmp")
 
 
-def write_atomic(path: str, data: Union[str, bytes], mode: int = 0o644, durable: bool = False) -> None:
-    """Replace ``path`` with ``data``: readers see the old file or the new one, never a part.
+def _write_all(descriptor: int, data: Union[str, bytes], durable: bool) -> None:
+    view = memoryview(data.encode("utf-8") if isinstance(data, str) else data)
+    while view:
+        view = view[os.write(descriptor, view):]
+    if durable:
+        os.fsync(descriptor)
 
-    A regular file already there keeps its mode (and, for root, its owner);
-    anything else at the name (a link, a FIFO) is replaced, never followed.
-    """
-    descriptor, temporary = _temporary(path)
+
+def _keep_owner_and_mode(descriptor: int, path: str, mode: int) -> None:
+    """A regular file already at ``path`` keeps its mode (and, for root, its owner)."""
+    existing = _existing_regular(path)
+    os.fchmod(descriptor, stat.S_IMODE(existing.st_mode) if existing else mode)
+    if existing and os.geteuid() == 0:
+        os.fchown(descriptor, existing.st_uid, existing.st_gid)
+
+
+def _unnamed(directory: int) -> Optional[int]:
+    """A new unnamed file in the open ``directory``; None where the system or file system has none."""
+    if not _UNNAMED:
+        return None
     try:
+        return os.open(".", _UNNAMED_FLAGS, 0o600, dir_fd=directory)
+    except OSError as exc:
+        if exc.errno in _UNNAMED_UNSUPPORTED:
+            return None
+        raise
+
+
+def _link(descriptor: int, directory: int, name: str) -> None:
+    # A directory descriptor makes os.link call linkat(AT_SYMLINK_FOLLOW), which
+    # resolves the /proc name to the unnamed file; linkat never follows a link
+    # at the new name: it fails with EEXIST.
+    os.link("/proc/self/fd/%d" % descriptor, name, dst_dir_fd=directory)
+
+
+def _link_temporary(descriptor: int, directory: int, path: str) -> str:
+    """Link the unnamed file at ``descriptor`` beside ``path`` under a random name; that path."""
+    folder, base = os.path.split(path)
+    for _attempt in range(_TEMPORARY_ATTEMPTS):
+        name = "." + base[:64] + "." + os.urandom(6).hex() + ".tmp"
         try:
-            existing = _existing_regular(path)
-            os.fchmod(descriptor, stat.S_IMODE(existing.st_mode) if existing else mode)
-            if existing and os.geteuid() == 0:
-                os.fchown(descriptor, existing.st_uid, existing.st_gid)
-            view = memoryview(data.encode("utf-8") if isinstance(data, str) else data)
-            while view:
-                view = view[os.write(descriptor, view):]
-            if durable:
-                os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+            _link(descriptor, directory, name)
+            return os.path.join(folder, name)
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", os.path.join(folder, "." + base[:64] + ".*.tmp"))
+
+
+def _replace(temporary: str, path: str) -> None:
+    try:
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+@contextlib.contextmanager
+def opened_directory(path: str):
+    """``path`` opened once for many ``write_atomic(..., directory=)`` calls there (None where unused)."""
+    if not _UNNAMED:
+        yield None
+        return
+    directory = os.open(path, _DIRECTORY_FLAGS)
+    try:
+        yield directory
+    finally:
+        os.close(directory)
+
+
+def write_atomic(path: str, data: Union[str, bytes], mode: int = 0o644, durable: bool = False,
+                 directory: Optional[int] = None) -> None:
+    """Replace ``path`` with ``data``: readers see the old file or the new one, never a part.
+
+    A regular file already there keeps its mode (and, for root, its owner);
+    anything else at the name (a link, a FIFO) is replaced, never followed.
+    ``directory``: ``path``'s directory from ``opened_directory``, when writing many files there.
+    """
+    if _UNNAMED:
+        opened = directory is None
+        if opened:
+            directory = os.open(os.path.dirname(path) or ".", _DIRECTORY_FLAGS)
+        try:
+            descriptor = _unnamed(directory)
+            if descriptor is not None:
+                try:
+                    os.fchmod(descriptor, mode)
+                    _write_all(descriptor, data, durable)
+                    try:
+                        _link(descriptor, directory, os.path.basename(path))
+                        return
+                    except FileExistsError:
+                        pass
+                    _keep_owner_and_mode(descriptor, path, mode)
+                    temporary = _link_temporary(descriptor, directory, path)
+                finally:
+                    os.close(descriptor)
+                _replace(temporary, path)
+                return
+        finally:
+            if opened:
+                os.close(directory)
+    descriptor, temporary = _temporary(path)
+    try:
+        try:
+            _keep_owner_and_mode(descriptor, path, mode)
+            _write_all(descriptor, data, durable)
+        finally:
+            os.close(descriptor)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    _replace(temporary, path)
 
 
 def open_append(path: str, mode: int = 0o640) -> IO[bytes]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import Cluster
-from ansible_collections.hpc.ldms.plugins.module_utils.fileio import read_regular_text, write_atomic
+from ansible_collections.hpc.ldms.plugins.module_utils.fileio import opened_directory, read_regular_text, write_atomic
 from ansible_collections.hpc.ldms.plugins.module_utils.observe.picture import topology_boxes, topology_svg
 from ansible_collections.hpc.ldms.plugins.module_utils.render.config_file import (
     HEADER,
@@ -82,17 +82,19 @@ def _present(dest: str) -> Optional[set]:
         return None
 
 
-def _sync_file(dest: str, name: str, text: str, check_mode: bool, present: Optional[set] = None) -> bool:
+def _sync_file(dest: str, name: str, text: str, check_mode: bool, present: Optional[set] = None,
+               directory: Optional[int] = None) -> bool:
     """Write one file if its content differs; True when it (would have) changed.
 
     A link or anything but a regular file at the name counts as different, so it is replaced.
     ``present``: the names listed in ``dest`` beforehand; a name not among them is new.
+    ``directory``: ``dest`` from ``opened_directory``.
     """
     path = os.path.join(dest, name)
     if (present is None or name in present) and read_regular_text(path) == text:
         return False
     if not check_mode:
-        write_atomic(path, text)
+        write_atomic(path, text, directory=directory)
     return True
 
 
@@ -148,24 +150,27 @@ def render_to_dir(cluster: Cluster, source: str, dest: str, check_mode: bool = F
 
     ``progress(done, total)`` is called every ``PROGRESS_EVERY`` daemons.
     """
-    with collector_paused():
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(collector_paused())
         planner = planner or Planner(cluster, group_assignments(cluster))
         label = source_label(source)
         result = RenderResult(aggregator_plans=_aggregator_plans(cluster, planner), source=label)
+        directory = None
         if not check_mode:
             os.makedirs(dest, exist_ok=True)
+            directory = stack.enter_context(opened_directory(dest))
         present = _present(dest)
         total = len(cluster.daemons)
         for done, name in enumerate(cluster.daemons, 1):
             file_name = "%s.conf" % name
             text = daemon_config_text(planner.plan(name), label, planner.shared_lines)
-            (result.written if _sync_file(dest, file_name, text, check_mode, present)
+            (result.written if _sync_file(dest, file_name, text, check_mode, present, directory)
              else result.unchanged).append(file_name)
             if progress is not None and done % PROGRESS_EVERY == 0:
                 progress(done, total)
         for file_name, text in ((TOPOLOGY_FILE, topology_markdown(cluster, result.aggregator_plans)),
                                 (TOPOLOGY_PICTURE, topology_svg(topology_boxes(cluster)))):
-            (result.written if _sync_file(dest, file_name, text, check_mode, present)
+            (result.written if _sync_file(dest, file_name, text, check_mode, present, directory)
              else result.unchanged).append(file_name)
         if prune:
             _prune(result, dest, {"%s.conf" % name for name in cluster.daemons}, check_mode)

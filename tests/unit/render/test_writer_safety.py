@@ -5,6 +5,7 @@ import stat
 
 import pytest
 
+from ansible_collections.hpc.ldms.plugins.module_utils import fileio
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.loader import load_file, load_text
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import build_cluster
 from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import render_files, render_to_dir, write_files
@@ -58,6 +59,14 @@ def cluster_file(tmp_path, name, prefix, port):
     path = tmp_path / name
     path.write_text(SMALL % {"prefix": prefix, "port": port, "port_end": port + 1, "agg_port": port + 2})
     return str(path)
+
+
+@pytest.fixture(autouse=True, params=[True, False], ids=["unnamed-files", "named-temporaries"])
+def unnamed_files(request, monkeypatch):
+    """Every test both with O_TMPFILE files and with the named temporaries used where it is unsupported."""
+    if request.param and not fileio._UNNAMED:
+        pytest.skip("no O_TMPFILE or /proc here")
+    monkeypatch.setattr(fileio, "_UNNAMED", request.param)
 
 
 @pytest.fixture
