@@ -5,7 +5,7 @@ import signal
 
 import pytest
 
-from conftest import SIMULATOR_PREFIX
+from harness import SIMULATOR_PREFIX, free_ports
 from utils import fail_module, run_module
 
 from ansible_collections.hpc.ldms.plugins.modules import (
@@ -61,8 +61,6 @@ def test_info_unreachable_daemon(ldmsd):
 
 @pytest.fixture()
 def process_args(tmp_path):
-    from harness import free_ports
-
     port = free_ports(1)[0]
     config = tmp_path / "d1.conf"
     config.write_text("listen xprt=sock port=%d host=127.0.0.1\n" % port)
