@@ -71,7 +71,8 @@ def process_args(tmp_path):
     pidfile = args["pidfile"]
     if os.path.exists(pidfile):  # a test that failed half-way leaves its daemon
         try:
-            os.kill(int(open(pidfile).read()), signal.SIGKILL)
+            with open(pidfile, encoding="utf-8") as stream:
+                os.kill(int(stream.read()), signal.SIGKILL)
         except (ProcessLookupError, ValueError):
             pass
 
@@ -89,7 +90,8 @@ def test_process_check_mode_says_it_would_start_and_starts_nothing(process_args)
 def test_process_starts_once_restarts_on_a_new_digest_and_stops(process_args):
     started = run_module(ldmsd_process.main, process_args)
     pid = started["pid"]
-    assert started["changed"] and isinstance(pid, int) and open(process_args["pidfile"]).read() == "%d\n" % pid
+    with open(process_args["pidfile"], encoding="utf-8") as stream:
+        assert started["changed"] and isinstance(pid, int) and stream.read() == "%d\n" % pid
     again = run_module(ldmsd_process.main, process_args)
     assert not again["changed"] and again["commands"] == [] and again["pid"] == pid
     digest = dict(process_args, startup_digest="v2")
@@ -116,7 +118,8 @@ def test_process_missing_config_fails_but_check_mode_warns(process_args, tmp_pat
 
 
 def test_process_that_exits_at_start_fails_with_its_log(process_args):
-    open(process_args["config"], "w").write("load name=nosuch plugin=nosuch\n")
+    with open(process_args["config"], "w", encoding="utf-8") as stream:
+        stream.write("load name=nosuch plugin=nosuch\n")
     result = fail_module(ldmsd_process.main, process_args)
     assert "d1" in result["msg"] and "exited with status" in result["msg"]
     assert result["pid"] is None and not os.path.exists(process_args["pidfile"])

@@ -92,7 +92,7 @@ def test_render_check_mode_diff_compares_with_the_files_on_disk(cluster_file, tm
     dest = tmp_path / "out"
     run_action("hpc.ldms.render_config", {"src": cluster_file, "dest": str(dest)})
     before = (dest / "agg-1.conf").read_text()
-    with open(cluster_file, "w") as stream:
+    with open(cluster_file, "w", encoding="utf-8") as stream:
         stream.write(CLUSTER.replace("reconnect: 1s", "reconnect: 5s"))
     result = run_action("hpc.ldms.render_config", {"src": cluster_file, "dest": str(dest)}, check_mode=True, diff=True)
     # The samplers' files and the topology stay as they are.
@@ -121,7 +121,7 @@ def test_render_writes_once_then_nothing_changes(cluster_file, tmp_path):
 def test_render_prunes_the_config_of_a_daemon_that_left(cluster_file, tmp_path):
     dest = tmp_path / "out"
     run_action("hpc.ldms.render_config", {"src": cluster_file, "dest": str(dest)})
-    with open(cluster_file, "w") as stream:
+    with open(cluster_file, "w", encoding="utf-8") as stream:
         stream.write(CLUSTER.replace("samp-[1-2]", "samp-1").replace("node-[1-2]", "node-1"))
     smaller = cluster_file
     predicted = run_action("hpc.ldms.render_config", {"src": smaller, "dest": str(dest)}, check_mode=True,
