@@ -133,6 +133,37 @@ def test_a_change_is_predicted_in_check_mode_then_applied_once(ldmsd, case):
     assert not run_module(case.main, args_for(ldmsd, [case.changed], state="replaced"))["changed"]
 
 
+DELETES = {"ldmsd_updaters": ["updtr_stop name=u1", "updtr_del name=u1"],
+           "ldmsd_samplers": ["stop name=meminfo", "term name=meminfo"],
+           "ldmsd_storage_policies": ["strgp_stop name=p1", "strgp_del name=p1"],
+           "ldmsd_prdcr_listeners": ["prdcr_listen_stop name=l1", "prdcr_listen_del name=l1"]}
+
+
+@pytest.mark.parametrize("name", sorted(DELETES))
+def test_deleted_stops_and_removes_once(ldmsd, name):
+    case = BY_NAME[name]
+    run_module(case.main, args_for(ldmsd, [case.item]))
+    predicted = run_module(case.main, args_for(ldmsd, [case.item], state="deleted"), check_mode=True, diff=True)
+    assert predicted["commands"] == DELETES[name] and predicted["diff"]["after"] == ""
+    assert case.item["name"] in predicted["diff"]["before"]
+    deleted = run_module(case.main, args_for(ldmsd, [case.item], state="deleted"))
+    assert deleted["changed"] and deleted["commands"] == DELETES[name] and deleted["after"] == []
+    again = run_module(case.main, args_for(ldmsd, [case.item], state="deleted"))
+    assert not again["changed"] and again["commands"] == []
+
+
+@pytest.mark.parametrize("name", ["ldmsd_producers", "ldmsd_advertisers"])
+def test_deleting_a_started_producer_is_refused_by_4_5_3_and_it_keeps_running(ldmsd, name):
+    case = BY_NAME[name]
+    run_module(case.main, args_for(ldmsd, [case.item]))
+    verb = case.create[-1].split()[0].replace("_start", "")
+    result = fail_module(case.main, args_for(ldmsd, [case.item], state="deleted"))
+    assert result["errcode"] == 16 and result["command"] == "%s_del name=%s" % (verb, case.item["name"])
+    assert result["applied"] == ["%s_stop name=%s" % (verb, case.item["name"]), "%s_start name=%s" % (verb, case.item["name"])]
+    assert "ever started" in result["msg"]
+    assert run_module(case.main, args_for(ldmsd, [case.item]))["commands"] == []
+
+
 @pytest.mark.parametrize("case", OBSERVABLE, ids=[c.name for c in OBSERVABLE])
 def test_diff_shows_config_lines_before_and_after(ldmsd, case):
     diff = run_module(case.main, args_for(ldmsd, [case.item]), check_mode=True, diff=True)["diff"]
