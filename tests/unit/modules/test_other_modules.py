@@ -209,3 +209,12 @@ def test_reconcile_bad_cluster_file_names_the_file_and_yaml_path(small_cluster, 
 def test_reconcile_refuses_dead_after_below_one(small_cluster):
     result = fail_module(ldms_reconcile.main, dict(small_cluster["args"], dead_after=0))
     assert "dead_after" in result["msg"]
+
+
+def test_reconcile_refused_command_fails_saying_which_daemon_and_command(small_cluster):
+    small_cluster["agg"].refuse("prdcr_add", 12, "Not enough memory")
+    result = fail_module(ldms_reconcile.main, dict(small_cluster["args"], settle=0.5))
+    [error] = result["errors"]
+    assert error["daemon"] == "agg-1" and error["applied"] == []
+    assert "prdcr_add name=samp-1-ep" in error["error"] and "errcode 12: Not enough memory" in error["error"]
+    assert "agg-1: prdcr_add name=samp-1-ep" in result["msg"] and result["reconfigured"] == ["samp-1"]
