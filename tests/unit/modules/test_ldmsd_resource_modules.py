@@ -152,6 +152,21 @@ def test_deleted_stops_and_removes_once(ldmsd, name):
     assert not again["changed"] and again["commands"] == []
 
 
+def test_overridden_removes_only_what_is_in_scope(ldmsd):
+    case = BY_NAME["ldmsd_updaters"]
+    others = [dict(UPDATER, name="u2"), dict(UPDATER, name="keep")]
+    run_module(case.main, args_for(ldmsd, [UPDATER] + others))
+    args = args_for(ldmsd, [UPDATER], state="overridden", scope="^u")
+    predicted = run_module(case.main, args, check_mode=True, diff=True)
+    assert predicted["commands"] == ["updtr_stop name=u2", "updtr_del name=u2"]
+    assert "name=u2" in predicted["diff"]["before"] and "name=u2" not in predicted["diff"]["after"]
+    assert "name=keep" in predicted["diff"]["after"]
+    assert run_module(case.main, args)["commands"] == predicted["commands"]
+    assert [item["name"] for item in run_module(case.main, dict(ldmsd.args, state="gathered"))["gathered"]] == [
+        "keep", "u1"]
+    assert run_module(case.main, args)["commands"] == []
+
+
 @pytest.mark.parametrize("name", ["ldmsd_producers", "ldmsd_advertisers"])
 def test_deleting_a_started_producer_is_refused_by_4_5_3_and_it_keeps_running(ldmsd, name):
     case = BY_NAME[name]
