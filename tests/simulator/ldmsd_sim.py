@@ -57,6 +57,22 @@ class Daemon:
         self.serve_listener = None  # set once serving: opens a run-time listener
         self.from_api = False
         self.exit_code = None
+        self.config_log = None  # (bits, path) of -L / option --log_config
+
+    def set_config_log(self, value):
+        """ldmsd's -L INT:PATH: bit 2 logs each successful change, bit 32 prefixes the epoch."""
+        bits, _sep, path = value.partition(":")
+        self.config_log = (int(bits), path)
+        with open(path, "a") as stream:
+            stream.write("# log begin: %.6f\n" % time.time())
+
+    def log_change(self, verb, attrs):
+        bits, path = self.config_log
+        if not bits & 2 or verb.endswith(("_status", "_list", "_sets")) or verb in ("version", "daemon_status"):
+            return
+        stamp = "%.6f: " % time.time() if bits & 32 else ""
+        with open(path, "a") as stream:
+            stream.write("%s%s %s\n" % (stamp, verb, " ".join("%s=%s" % item for item in attrs.items())))
 
     def log(self, text):
         if self.log_path:
@@ -118,7 +134,10 @@ class Daemon:
         if handler is None:
             return 0, None  # accepted and ignored, as many start-up commands are here
         with LOCK:
-            return handler(attrs)
+            errcode, message = handler(attrs)
+        if self.config_log and not errcode:
+            self.log_change(verb, attrs)
+        return errcode, message
 
     def do_version(self, attrs):
         return 0, json.dumps({"LDMSD Version": "4.5.3", "LDMS Protocol Version": "4.2.0.0",
@@ -797,6 +816,7 @@ def main(argv):
     if argv[:1] == ["--many"]:
         return serve_many(argv[1])
     ports, config, log, pidfile, foreground, auth, name = [], None, None, None, False, "none", None
+    config_log = None
     args = list(argv)
     while args:
         option = args.pop(0)
@@ -815,6 +835,8 @@ def main(argv):
             auth = args.pop(0)
         elif option == "-n":
             name = args.pop(0)
+        elif option == "-L":
+            config_log = args.pop(0)
         elif option in ("-A", "-v", "-m", "-P", "-H"):
             args.pop(0)
     daemon = Daemon(name or socket.gethostname(), auth, log)
@@ -825,6 +847,8 @@ def main(argv):
                 if line.strip() and not line.lstrip().startswith("#"):
                     commands.append((number, parse_line(line)))
     for _number, (verb, attrs) in commands:
+        if verb == "option" and "--log_config" in attrs:
+            config_log = list(attrs)[list(attrs).index("--log_config") + 1]
         if verb == "listen":
             ports.append((attrs.get("host") or "0.0.0.0", int(attrs["port"])))
             daemon.listening.add((attrs.get("xprt", "sock"), int(attrs["port"])))
@@ -834,6 +858,8 @@ def main(argv):
     if not foreground and os.fork():
         return 0
     daemon.listening.update(("sock", port) for _host, port in ports)
+    if config_log:
+        daemon.set_config_log(config_log)
     for number, (verb, attrs) in commands:
         if verb == "listen":
             if attrs.get("auth"):
