@@ -212,7 +212,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             return saved_assignments(source, state_dir=setting("state_dir", "ldms_state_dir"),
                                      backend=setting("state_backend", "ldms_state_backend", "file"),
                                      etcd_endpoints=setting("etcd_endpoints", "ldms_etcd_endpoints", []),
-                                     etcd_prefix=setting("etcd_prefix", "ldms_etcd_prefix"))
+                                     etcd_prefix=setting("etcd_prefix", "ldms_etcd_prefix"),
+                                     warn=lambda message: display.warning("%s: %s" % (source, message)))
         except StateError as exc:
             raise AnsibleParserError("%s: the reconcile's saved assignment cannot be read: %s" % (NAME, exc))
 

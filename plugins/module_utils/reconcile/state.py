@@ -22,7 +22,7 @@ import copy
 import json
 import os
 import time
-from typing import Dict, Iterable, Iterator, List, Optional
+from typing import Callable, Dict, Iterable, Iterator, List, Optional
 
 from ansible_collections.hpc.ldms.plugins.module_utils.fileio import write_atomic
 
@@ -88,8 +88,11 @@ def default_etcd_prefix(cluster_file: str) -> str:
 
 def saved_assignments(cluster_file: str, state_dir: Optional[str] = None, backend: str = "file",
                       etcd_endpoints: Iterable[str] = (), etcd_prefix: Optional[str] = None,
-                      timeout: float = 5.0) -> Dict[str, Dict[str, str]]:
+                      timeout: float = 5.0, warn: Optional[Callable[[str], None]] = None) -> Dict[str, Dict[str, str]]:
     """The producer assignment the reconcile last saved, by aggregator group; {} when none was saved.
+
+    An unusable state is left where it is (the reconcile moves it aside) and
+    ``warn`` is told why, since the plans then ignore it.
 
     Read without the run lock: the file is replaced whole and the etcd key
     written in one transaction, so a reader sees one complete state.
@@ -97,11 +100,14 @@ def saved_assignments(cluster_file: str, state_dir: Optional[str] = None, backen
     if backend == "etcd":
         store = EtcdState(etcd_endpoints, etcd_prefix or default_etcd_prefix(cluster_file), timeout=timeout)
         store.client = store._connect()
-        data = store.load(check=True)
     elif state_dir:
-        data = FileState(state_dir).load(check=True)
+        store = FileState(state_dir)
     else:
         return {}
+    data = store.load(check=True)
+    if store.discarded and warn:
+        warn("the reconcile's saved state at %s is unusable (%s): planned from the cluster file alone"
+             % (store.discarded["location"], store.discarded["problem"]))
     return data.get("assignments") or {}
 
 

@@ -230,7 +230,6 @@ def test_unusable_saved_state_falls_back_to_the_fresh_balance_and_stays(tmp_path
     assert (state_dir / "reconcile-state.json").exists(), "an inventory only reads the state"
 
 
-@pytest.mark.xfail(strict=True, reason="an unusable saved state is ignored without a word")
 def test_unusable_saved_state_is_reported(tmp_path, capsys):
     state_dir = unusable_state(tmp_path)
     load(inline(tmp_path, options="state_dir: %s\n" % state_dir))
