@@ -56,6 +56,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import (
 )
 from ansible_collections.hpc.ldms.plugins.module_utils.balance.sticky import balance
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import Cluster
+from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.defaults import DEFAULTS
 from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.sets import DaemonView, diagnose
 from ansible_collections.hpc.ldms.plugins.module_utils.render import objects
 from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import (
@@ -74,10 +75,10 @@ AGGREGATOR_KINDS = ("samplers", "aggregator_plugins", "producers", "updaters", "
 
 @dataclass
 class Options:
-    dead_after: int = 2
-    timeout: float = 5.0
-    workers: int = 64
-    settle: float = 15.0  # seconds to wait for every sampler set to reach the top level
+    dead_after: int = DEFAULTS["dead_after"]
+    timeout: float = DEFAULTS["timeout"]
+    workers: int = DEFAULTS["workers"]
+    settle: float = DEFAULTS["settle"]  # seconds to wait for every sampler set to reach the top level
     ldms_prefix: Optional[str] = None
     check: bool = False
 
