@@ -26,8 +26,8 @@ from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import Clus
 from ansible_collections.hpc.ldms.plugins.module_utils.fileio import opened_directory, read_regular_text, write_atomic
 from ansible_collections.hpc.ldms.plugins.module_utils.observe.picture import topology_boxes, topology_svg
 from ansible_collections.hpc.ldms.plugins.module_utils.render.config_file import (
-    HEADER,
     daemon_config_text,
+    header,
     source_label,
 )
 from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import (
@@ -98,19 +98,19 @@ def _sync_file(dest: str, name: str, text: str, check_mode: bool, present: Optio
     return True
 
 
-def _ours(path: str, header: str) -> bool:
+def _ours(path: str, first_line: str) -> bool:
     """Whether the file at ``path`` is a regular file that a render of the same cluster file wrote."""
-    return read_regular_text(path, len(header.encode("utf-8"))) == header
+    return read_regular_text(path, len(first_line.encode("utf-8"))) == first_line
 
 
 def _prune(result: RenderResult, dest: str, wanted: set, check_mode: bool):
     if not os.path.isdir(dest):
         return
-    header = HEADER % result.source
+    first_line = header(result.source)
     for name in sorted(os.listdir(dest)):
         if name.endswith(".conf") and name not in wanted:
             path = os.path.join(dest, name)
-            if _ours(path, header):
+            if _ours(path, first_line):
                 result.removed.append(name)
                 if not check_mode:
                     os.unlink(path)

@@ -6,7 +6,7 @@ import pytest
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.loader import load_file, load_text
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import build_cluster
-from ansible_collections.hpc.ldms.plugins.module_utils.render.config_file import HEADER
+from ansible_collections.hpc.ldms.plugins.module_utils.render.config_file import header
 from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import render_files, write_files
 
 HERE = os.path.dirname(__file__)
@@ -117,7 +117,7 @@ def verbs(lines):
 
 def test_header_and_prelude_order():
     lines = lines_of(FEATURES, "samp-1")
-    assert lines[0] == (HEADER % os.path.abspath("features.yaml")).rstrip("\n")
+    assert lines[0] == header(os.path.abspath("features.yaml")).rstrip("\n")
     assert lines[1:6] == ["env COMPID=1", "env FOO=bar", "option --set_memory 512M",
                           "metric_sets_default_authz uid=0 gid=0 perm=0640", "msg_enable"]
     assert lines[6].startswith("auth_add name=ovis plugin=ovis conf=/etc/secret.conf")
@@ -187,7 +187,7 @@ def test_example_renders_and_is_deterministic(tmp_path):
 
 
 def test_prune_removes_only_our_stale_files(tmp_path):
-    (tmp_path / "gone.conf").write_text(HEADER % os.path.abspath(EXAMPLE))
+    (tmp_path / "gone.conf").write_text(header(os.path.abspath(EXAMPLE)))
     (tmp_path / "mine.conf").write_text("load name=meminfo\n")
     result = write_files(render_files(build_cluster(load_file(EXAMPLE)), EXAMPLE), str(tmp_path))
     assert result.removed == ["gone.conf"]
