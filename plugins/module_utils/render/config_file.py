@@ -74,7 +74,7 @@ def config_lines(prelude: Sequence[Union[Command, str]], daemon_objects: Dict[st
     return lines
 
 
-def daemon_config_text(plan: DaemonPlan, source: str = "a cluster file",
+def daemon_config_text(plan: DaemonPlan, source: str,
                        shared_lines: Optional[Dict[int, List[str]]] = None) -> str:
     lines = config_lines(prelude_commands(plan), plan.objects(), shared_lines)  # text already: joined as is
     return header(source) + "\n".join(lines) + "\n" if lines else header(source)
