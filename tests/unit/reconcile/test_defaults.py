@@ -16,11 +16,11 @@ PLAYBOOKS = [ROOT / "playbooks" / "reconcile.yml", ROOT / "playbooks" / "tasks" 
 VARIABLES = {"state_dir": "ldms_state_dir", "dead_after": "ldms_dead_after", "timeout": "ldms_probe_timeout",
              "workers": "ldms_workers", "settle": "ldms_settle", "lock_wait": "ldms_lock_wait",
              "state_backend": "ldms_state_backend", "etcd_endpoints": "ldms_etcd_endpoints"}
-# Roles that take a setting under their own name, documented with a default.
-ROLE_SETTINGS = [("reconcile_schedule", "reconcile_schedule_state_dir", "state_dir"),
-                 ("reconcile_schedule", "reconcile_schedule_dead_after", "dead_after"),
-                 ("maestro", "maestro_state_dir", "state_dir"),
-                 ("maestro", "maestro_dead_after", "dead_after")]
+# Roles that take a setting under their own name: the paths they create have a default (the reconcile's),
+# the others are passed on only when set.
+ROLE_PATHS = [("reconcile_schedule", "reconcile_schedule_state_dir", "state_dir"),
+              ("maestro", "maestro_state_dir", "state_dir")]
+ROLE_PASSED_ON = [("reconcile_schedule", "reconcile_schedule_dead_after"), ("maestro", "maestro_dead_after")]
 
 
 def reconcile_tasks(node):
@@ -57,12 +57,22 @@ def test_playbooks_pass_a_setting_only_when_set(path):
     assert not defined & set(VARIABLES.values()), path.name
 
 
-@pytest.mark.parametrize("role, variable, setting", ROLE_SETTINGS)
-def test_role_defaults_are_the_reconciles(role, variable, setting):
+def role_files(role):
     defaults = yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text())
     spec = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())
-    documented = spec["argument_specs"]["main"]["options"][variable]["default"]
-    assert defaults[variable] == documented == DEFAULTS[setting]
+    return defaults, spec["argument_specs"]["main"]["options"]
+
+
+@pytest.mark.parametrize("role, variable, setting", ROLE_PATHS)
+def test_role_paths_default_to_the_reconciles(role, variable, setting):
+    defaults, options = role_files(role)
+    assert defaults[variable] == options[variable]["default"] == DEFAULTS[setting]
+
+
+@pytest.mark.parametrize("role, variable", ROLE_PASSED_ON)
+def test_roles_define_no_default_of_their_own(role, variable):
+    defaults, options = role_files(role)
+    assert variable not in defaults and "default" not in options[variable]
 
 
 def test_readme_states_the_defaults():
