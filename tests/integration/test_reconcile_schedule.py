@@ -61,8 +61,8 @@ def test_dead_after_is_passed_only_when_set(tmp_path):
     """Unset (also when given as another role's unset variable), the run takes the reconcile's default."""
     (tmp_path / "cron.d").mkdir()
     play = PLAY.format(tmp=tmp_path)
-    unset = run_play(tmp_path, play.replace("      vars:\n", "      vars:\n        reconcile_schedule_dead_after: "
-                                                           "\"{{ maestro_dead_after | default(none) }}\"\n"))
+    unset_var = "        reconcile_schedule_dead_after: \"{{ maestro_dead_after | default(none) }}\"\n"
+    unset = run_play(tmp_path, play.replace("      vars:\n", "      vars:\n" + unset_var))
     assert unset.returncode == 0, unset.stdout + unset.stderr
     assert "ldms_dead_after" not in (tmp_path / "cron.d" / "hpc-ldms-reconcile").read_text()
     given = run_play(tmp_path, play.replace("      vars:\n", "      vars:\n        reconcile_schedule_dead_after: 3\n"))

@@ -125,7 +125,7 @@ class LdmsdClient:
                     "Is ldmsd running and listening there, and does it accept auth %s with these options?" % self.auth)
             detail = printed.getvalue().strip()
             raise LdmsdUnreachable("cannot reach ldmsd at %s (error %s%s). %s"
-                             % (self.where(), rc, ": " + detail if detail else "", hint))
+                                   % (self.where(), rc, ": " + detail if detail else "", hint))
         self.comm = comm
 
     def close(self):

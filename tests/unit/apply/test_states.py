@@ -5,7 +5,6 @@ The daemon is the simulator's in-process ``Daemon``, reached through the real cl
 to it, so the second run plans from what the first one really did.
 """
 
-import json
 import os
 import sys
 
