@@ -19,9 +19,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.render.plan_cache import 
 from ansible_collections.hpc.ldms.plugins.module_utils.render.summary import render_summary
 from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import (
     collector_paused,
-    render_files,
     render_to_dir,
-    write_files,
 )
 
 display = Display()
@@ -70,16 +68,15 @@ class ActionModule(ActionBase):
                 progress.say("%d daemons loaded from %s" % (len(cluster.daemons), source))
                 planner = loaded.planner
             progress.say("%d aggregator groups balanced" % len(cluster.aggregators))
-            if self._task.check_mode and self._task.diff:
-                # The texts stay in memory, to compare with the files on disk.
-                rendered = write_files(render_files(cluster, source, planner), args["dest"], check_mode=True,
-                                       prune=args["prune"])
+            # In check mode the texts of the files shown stay in memory, to compare with those on disk.
+            check_diff = self._task.check_mode and self._task.diff
+            rendered = render_to_dir(cluster, source, args["dest"], check_mode=self._task.check_mode,
+                                     prune=args["prune"], planner=planner,
+                                     progress=lambda done, total: progress.say("%d of %d daemons rendered"
+                                                                               % (done, total)),
+                                     keep=DIFF_FILES if check_diff else 0)
+            if check_diff:
                 result["diff"] = _file_diffs(args["dest"], rendered.written + rendered.removed, rendered.files)
-            else:
-                rendered = render_to_dir(cluster, source, args["dest"], check_mode=self._task.check_mode,
-                                         prune=args["prune"], planner=planner,
-                                         progress=lambda done, total: progress.say("%d of %d daemons rendered"
-                                                                                   % (done, total)))
         except ClusterError as exc:
             raise AnsibleActionFail(str(exc))
         except OSError as exc:

@@ -10,7 +10,7 @@ short_description: The rendered ldmsd config lines of one daemon
 version_added: 0.1.0
 description:
   - Returns the ldmsd v4 config-file lines of one daemon, exactly as P(hpc.ldms.render_config#module) writes
-    them (without the header comment).
+    them; the header comment comes first only when O(source) is given.
   - The input is either the daemon's C(ldms_plan) host variable from the P(hpc.ldms.cluster#inventory)
     inventory, or the path of a cluster file together with O(daemon).
 positional: _input
@@ -22,6 +22,11 @@ options:
   daemon:
     description: The daemon name, when the input is a cluster file path.
     type: str
+  source:
+    description:
+      - The cluster file the header comment names. Given, the first line is that header, so that the lines joined
+        are the file P(hpc.ldms.render_config#module) writes (and recognises as its own).
+    type: str
 author:
   - hpc.ldms contributors (@hpc-ldms)
 """
@@ -29,7 +34,7 @@ author:
 EXAMPLES = r"""
 - name: Write one daemon's config from its inventory plan
   ansible.builtin.copy:
-    content: "{{ ldms_plan | hpc.ldms.ldmsd_config | join('\n') }}\n"
+    content: "{{ ldms_plan | hpc.ldms.ldmsd_config(source=ldms_cluster_file) | join('\n') }}\n"
     dest: /etc/ldms/ldmsd.conf
     mode: "0644"
 
@@ -48,11 +53,21 @@ _value:
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
-from ansible_collections.hpc.ldms.plugins.module_utils.render.config_file import config_lines, prelude_commands
+from ansible_collections.hpc.ldms.plugins.module_utils.render.config_file import (
+    config_lines,
+    header,
+    prelude_commands,
+    source_label,
+)
 from ansible_collections.hpc.ldms.plugins.module_utils.render.plan_cache import loaded_cluster
 
 
-def ldmsd_config(value, daemon=None):
+def ldmsd_config(value, daemon=None, source=None):
+    lines = _config_lines(value, daemon)
+    return [header(source_label(source)).rstrip("\n")] + lines if source else lines
+
+
+def _config_lines(value, daemon):
     try:
         if isinstance(value, dict):
             if "prelude" not in value or "objects" not in value:

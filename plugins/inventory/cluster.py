@@ -56,11 +56,15 @@ options:
     env:
       - name: HPC_LDMS_STATE_DIR
   state_backend:
-    description: Where the reconcile keeps its state. Defaults to C(ldms_state_backend) of O(vars), else C(file).
+    description:
+      - Where the reconcile keeps its state. Defaults to C(ldms_state_backend) of O(vars), else the default of
+        M(hpc.ldms.ldms_reconcile).
     type: str
     choices: [file, etcd]
   etcd_endpoints:
-    description: etcd endpoints (host:port) of the C(etcd) backend. Defaults to C(ldms_etcd_endpoints) of O(vars).
+    description:
+      - etcd endpoints (host:port) of the C(etcd) backend. Defaults to C(ldms_etcd_endpoints) of O(vars), else the
+        default of M(hpc.ldms.ldms_reconcile).
     type: list
     elements: str
   etcd_prefix:
@@ -129,6 +133,7 @@ from ansible.utils.vars import validate_variable_name
 
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.source import load_cluster
+from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.defaults import default as reconcile_default
 from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.state import StateError, saved_assignments
 from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import control_of
 from ansible_collections.hpc.ldms.plugins.module_utils.render.plan_cache import loaded_cluster
@@ -210,8 +215,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
 
         try:
             return saved_assignments(source, state_dir=setting("state_dir", "ldms_state_dir"),
-                                     backend=setting("state_backend", "ldms_state_backend", "file"),
-                                     etcd_endpoints=setting("etcd_endpoints", "ldms_etcd_endpoints", []),
+                                     backend=setting("state_backend", "ldms_state_backend",
+                                                     reconcile_default("state_backend")),
+                                     etcd_endpoints=setting("etcd_endpoints", "ldms_etcd_endpoints",
+                                                            reconcile_default("etcd_endpoints")),
                                      etcd_prefix=setting("etcd_prefix", "ldms_etcd_prefix"),
                                      warn=lambda message: display.warning("%s: %s" % (source, message)))
         except StateError as exc:

@@ -30,7 +30,7 @@ options:
   state_dir:
     description: Where the state, the lock and the report are kept.
     type: path
-    required: true
+    default: /var/lib/hpc-ldms
   dead_after:
     description: Consecutive failed probes after which an aggregator is dead.
     type: int
@@ -46,11 +46,11 @@ options:
   settle:
     description: Seconds to wait, after applying, for every sampler set to reach the top level.
     type: float
-    default: 15.0
+    default: 30.0
   lock_wait:
     description: Seconds to wait for another run's lock; after that this run exits without changing anything.
     type: float
-    default: 0.0
+    default: 60.0
   ldms_prefix:
     description: Where LDMS is installed; defaults to C(LDMS_PREFIX), then C(/opt/ovis).
     type: path
@@ -211,6 +211,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import Clu
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.source import load_cluster
 from ansible_collections.hpc.ldms.plugins.module_utils.observe.metrics import HAS_PROMETHEUS_CLIENT
 from ansible_collections.hpc.ldms.plugins.module_utils.observe.run_outputs import metrics_path, write_run_outputs
+from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.defaults import default
 from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.engine import Options, Reconciler, summary
 from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.state import (
     EtcdState,
@@ -234,17 +235,17 @@ def main():
     module = AnsibleModule(
         argument_spec={
             "cluster_file": {"type": "path", "required": True},
-            "state_dir": {"type": "path", "required": True},
-            "dead_after": {"type": "int", "default": 2},
-            "timeout": {"type": "float", "default": 5.0},
-            "workers": {"type": "int", "default": 64},
-            "settle": {"type": "float", "default": 15.0},
-            "lock_wait": {"type": "float", "default": 0.0},
+            "state_dir": {"type": "path", "default": default("state_dir")},
+            "dead_after": {"type": "int", "default": default("dead_after")},
+            "timeout": {"type": "float", "default": default("timeout")},
+            "workers": {"type": "int", "default": default("workers")},
+            "settle": {"type": "float", "default": default("settle")},
+            "lock_wait": {"type": "float", "default": default("lock_wait")},
             "ldms_prefix": {"type": "path"},
-            "state_backend": {"type": "str", "choices": ["file", "etcd"], "default": "file"},
-            "etcd_endpoints": {"type": "list", "elements": "str", "default": ["localhost:2379"]},
+            "state_backend": {"type": "str", "choices": ["file", "etcd"], "default": default("state_backend")},
+            "etcd_endpoints": {"type": "list", "elements": "str", "default": default("etcd_endpoints")},
             "etcd_prefix": {"type": "str"},
-            "etcd_lock_ttl": {"type": "int", "default": 300},
+            "etcd_lock_ttl": {"type": "int", "default": default("etcd_lock_ttl")},
             "metrics_file": {"type": "path"},
         },
         supports_check_mode=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: ldmsd_process
 short_description: Run ldmsd as a plain background process
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Starts, stops or restarts one ldmsd as a background process with a pid file and a log file, for single-host
     demos, tests and hosts without a container engine or systemd.

@@ -257,7 +257,8 @@ def test_a_run_overlapping_another_skips_or_waits(cluster):
     with other.locked():  # another run is under way
         skipped = subprocess.run(
             [os.path.join(BIN, "ansible-playbook"), "hpc.ldms.reconcile", "-i", str(cluster.tmp / "cluster.yaml"),
-             "-e", "ldms_state_dir=%s" % cluster.state], env=cluster.env, capture_output=True, text=True,
+             "-e", "ldms_state_dir=%s" % cluster.state, "-e", "ldms_lock_wait=0"], env=cluster.env,
+            capture_output=True, text=True,
             timeout=300, check=False)
         assert skipped.returncode == 0, skipped.stdout
         assert "reconcile skipped: another reconcile holds" in skipped.stdout

@@ -42,7 +42,7 @@ def test_cron_entry_and_second_run_changes_nothing(tmp_path):
     entry = (tmp_path / "cron.d" / "hpc-ldms-reconcile").read_text()
     assert "#Ansible: hpc.ldms reconcile" in entry
     assert ("*/2 * * * * root LDMS_PREFIX=/opt/ovis /opt/hpc-ldms/bin/ansible-playbook hpc.ldms.reconcile "
-            "-i /etc/ldms/cluster.yaml -e ldms_state_dir=%s/state -e ldms_dead_after=2 >> %s/log/reconcile.log 2>&1"
+            "-i /etc/ldms/cluster.yaml -e ldms_state_dir=%s/state >> %s/log/reconcile.log 2>&1"
             % (tmp_path, tmp_path)) in entry
     assert (tmp_path / "state").is_dir() and (tmp_path / "log").is_dir()
     second = run_play(tmp_path, PLAY.format(tmp=tmp_path))
@@ -55,3 +55,17 @@ def test_bad_period_is_refused(tmp_path):
     assert result.returncode != 0
     assert "reconcile_schedule_period_minutes must be 1 to 59, got 90" in result.stdout
     assert not (tmp_path / "cron.d" / "hpc-ldms-reconcile").exists()
+
+
+def test_dead_after_is_passed_only_when_set(tmp_path):
+    """Unset (also when given as another role's unset variable), the run takes the reconcile's default."""
+    (tmp_path / "cron.d").mkdir()
+    play = PLAY.format(tmp=tmp_path)
+    unset_var = "        reconcile_schedule_dead_after: \"{{ maestro_dead_after | default(none) }}\"\n"
+    unset = run_play(tmp_path, play.replace("      vars:\n", "      vars:\n" + unset_var))
+    assert unset.returncode == 0, unset.stdout + unset.stderr
+    assert "ldms_dead_after" not in (tmp_path / "cron.d" / "hpc-ldms-reconcile").read_text()
+    given = run_play(tmp_path, play.replace("      vars:\n", "      vars:\n        reconcile_schedule_dead_after: 3\n"))
+    assert given.returncode == 0, given.stdout + given.stderr
+    assert "-e ldms_state_dir=%s/state -e ldms_dead_after=3 >> " % tmp_path in (
+        tmp_path / "cron.d" / "hpc-ldms-reconcile").read_text()

@@ -9,7 +9,7 @@ import time
 
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.loader import load_text
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import build_cluster
-from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import render_files, write_files
+from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import render_to_dir
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "simulator"))
 from harness import LDMSD, free_ports, ldms_env  # noqa: E402
@@ -67,7 +67,7 @@ def test_rendered_cluster_runs_on_ldmsd(tmp_path):
     csv = tmp_path / "csv"
     csv.mkdir()
     cluster = build_cluster(load_text(CLUSTER.format(s1=s1, s2=s2, a1=a1, a2=a2, top=top, csv=csv)))
-    write_files(render_files(cluster, "real.yaml"), str(tmp_path / "conf"))
+    render_to_dir(cluster, "real.yaml", str(tmp_path / "conf"))
     env = ldms_env()
     daemons = []
     try:

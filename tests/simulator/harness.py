@@ -10,6 +10,8 @@ import os
 import socket
 import sys
 
+from ansible_collections.hpc.ldms.plugins.module_utils.deploy.process import ldms_runtime_env
+
 SIMULATOR_PREFIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "prefix")
 
 
@@ -30,9 +32,8 @@ def ldms_env():
     env = dict(os.environ)
     env.setdefault("LDMS_SIMULATOR_PYTHON", sys.executable)
     site = glob.glob(os.path.join(PREFIX, "lib*", "python3*", "site-packages"))
-    env.update(PATH="%s/sbin:%s/bin:%s" % (PREFIX, PREFIX, env["PATH"]), LD_LIBRARY_PATH=os.path.join(PREFIX, "lib"),
-               LDMSD_PLUGIN_LIBPATH=os.path.join(PREFIX, "lib", "ovis-ldms"),
-               ZAP_LIBPATH=os.path.join(PREFIX, "lib", "ovis-ldms"), PYTHONPATH=":".join(site))
+    env.update(ldms_runtime_env(PREFIX))
+    env.update(PATH="%s/sbin:%s/bin:%s" % (PREFIX, PREFIX, env["PATH"]), PYTHONPATH=":".join(site))
     return env
 
 

@@ -714,26 +714,28 @@ def parse_line(line):
     return tokens[0], attrs
 
 
+def reply_to(daemon, request):
+    """The reply to one request as the communicator sends it: {verb, attrs, string}."""
+    if request["verb"] == "__sets":
+        with LOCK:
+            return {"sets": daemon.all_sets(), "stamps": daemon.all_stamps()}
+    if request["verb"] == "__dir":
+        with LOCK:
+            return {"sets": daemon.directory()}
+    attrs = dict(request.get("attrs") or [])
+    if request.get("string"):
+        attrs["__string__"] = request["string"]
+    daemon.from_api = True
+    errcode, message = daemon.handle(request["verb"], attrs)
+    return {"errcode": errcode, "msg": message}
+
+
 def answer(daemon, rfile, wfile):
     """One control connection: a greeting, then a JSON reply per JSON request line."""
     wfile.write(json.dumps({"auth": daemon.auth}).encode() + b"\n")
     wfile.flush()
     for line in rfile:
-        request = json.loads(line)
-        if request["verb"] == "__sets":
-            with LOCK:
-                reply = {"sets": daemon.all_sets(), "stamps": daemon.all_stamps()}
-        elif request["verb"] == "__dir":
-            with LOCK:
-                reply = {"sets": daemon.directory()}
-        else:
-            attrs = dict(request.get("attrs") or [])
-            if request.get("string"):
-                attrs["__string__"] = request["string"]
-            daemon.from_api = True
-            errcode, message = daemon.handle(request["verb"], attrs)
-            reply = {"errcode": errcode, "msg": message}
-        wfile.write(json.dumps(reply).encode() + b"\n")
+        wfile.write(json.dumps(reply_to(daemon, json.loads(line))).encode() + b"\n")
         wfile.flush()
 
 

@@ -48,6 +48,10 @@ class LdmsdError(Exception):
         self.command = command
 
 
+class LdmsdUnreachable(LdmsdError):
+    """No connection to ldmsd could be made: the daemon is down, or not listening where it was looked for."""
+
+
 def site_package_dirs(prefix: str) -> List[str]:
     patterns = [os.path.join(prefix, lib, "python3*", kind)
                 for lib in ("lib", "lib64", "lib*") for kind in ("site-packages", "dist-packages")]
@@ -115,13 +119,13 @@ class LdmsdClient:
                                                 auth_opt=self.auth_opts, recv_timeout=self.timeout)
                 rc = comm.connect(timeout=self.timeout)
         except Exception as exc:  # the transport raises plain exceptions
-            raise LdmsdError("cannot reach ldmsd at %s: %s. Is ldmsd running and listening there?" % (self.where(), exc))
+            raise LdmsdUnreachable("cannot reach ldmsd at %s: %s. Is ldmsd running and listening there?" % (self.where(), exc))
         if rc != 0:
             hint = ("Is ldmsd running and listening there?" if auth is None else
                     "Is ldmsd running and listening there, and does it accept auth %s with these options?" % self.auth)
             detail = printed.getvalue().strip()
-            raise LdmsdError("cannot reach ldmsd at %s (error %s%s). %s"
-                             % (self.where(), rc, ": " + detail if detail else "", hint))
+            raise LdmsdUnreachable("cannot reach ldmsd at %s (error %s%s). %s"
+                                   % (self.where(), rc, ": " + detail if detail else "", hint))
         self.comm = comm
 
     def close(self):

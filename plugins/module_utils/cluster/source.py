@@ -18,12 +18,6 @@ from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import Clus
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.values import parse_bool
 
 
-def resolve_cluster_file(path: str) -> Tuple[str, dict]:
-    """Return (the file holding the LDMS sections, its loaded data)."""
-    source, data, _given = _resolve(path)
-    return source, data
-
-
 def _resolve(path: str):
     """(cluster file, its data, the data of the file given)."""
     data = load_file(path)

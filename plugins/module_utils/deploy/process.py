@@ -17,7 +17,7 @@ import signal
 import socket
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional
 
 from ansible_collections.hpc.ldms.plugins.module_utils.fileio import open_append, read_regular_text, write_atomic
@@ -37,7 +37,6 @@ class ProcessSpec:
     ready_host: Optional[str] = None
     ready_port: Optional[int] = None
     timeout: float = 30.0
-    extra: dict = field(default_factory=dict)
 
     def digest(self) -> str:
         text = json.dumps([self.argv, sorted(self.environment.items()), self.startup_digest])

@@ -44,7 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
-from ansible_collections.hpc.ldms.plugins.module_utils.apply.client import LdmsdClient, LdmsdError
+from ansible_collections.hpc.ldms.plugins.module_utils.apply.client import LdmsdClient, LdmsdError, LdmsdUnreachable
 from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import (
     DEFAULT_AUTH_DOMAIN,
     GATHER,
@@ -56,6 +56,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import (
 )
 from ansible_collections.hpc.ldms.plugins.module_utils.balance.sticky import balance
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import Cluster
+from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.defaults import DEFAULTS
 from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.sets import DaemonView, diagnose
 from ansible_collections.hpc.ldms.plugins.module_utils.render import objects
 from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import (
@@ -74,10 +75,10 @@ AGGREGATOR_KINDS = ("samplers", "aggregator_plugins", "producers", "updaters", "
 
 @dataclass
 class Options:
-    dead_after: int = 2
-    timeout: float = 5.0
-    workers: int = 64
-    settle: float = 15.0  # seconds to wait for every sampler set to reach the top level
+    dead_after: int = DEFAULTS["dead_after"]
+    timeout: float = DEFAULTS["timeout"]
+    workers: int = DEFAULTS["workers"]
+    settle: float = DEFAULTS["settle"]  # seconds to wait for every sampler set to reach the top level
     ldms_prefix: Optional[str] = None
     check: bool = False
 
@@ -88,6 +89,7 @@ class DaemonOutcome:
     commands: List[str] = field(default_factory=list)
     reconfigured: bool = False
     error: Optional[str] = None
+    unreachable: bool = False  # the error is that no connection could be made
     applied: List[str] = field(default_factory=list)
     kept: List[dict] = field(default_factory=list)  # changed objects left running as they are
     auths: set = field(default_factory=set)  # auth domains known to be on the daemon
@@ -220,6 +222,7 @@ class Reconciler:
             work(client, outcome)
         except LdmsdError as exc:
             outcome.error = str(exc)
+            outcome.unreachable = isinstance(exc, LdmsdUnreachable)
             outcome.applied += getattr(exc, "applied", [])
         finally:
             client.close()
@@ -428,7 +431,7 @@ class Reconciler:
     def missing_sets(self, alive, sampler_outcomes, assignments) -> List[dict]:
         expected = self.expected_sets()
         intervals = self.set_intervals()
-        down = {name for name, outcome in sampler_outcomes.items() if outcome.error and "cannot reach" in outcome.error}
+        down = {name for name, outcome in sampler_outcomes.items() if outcome.unreachable}
         # A dead sampler's sets may linger upstream, stale: they count as missing.
         reachable = {set_name for set_name, daemon in expected.items() if daemon not in down}
         deadline = time.monotonic() + (0 if self.options.check else self.options.settle)
@@ -499,7 +502,7 @@ class Reconciler:
                                          self.options.workers))
         outcomes = list(sampler_outcomes.values()) + list(aggregator_outcomes.values()) + list(released.values())
         errors = [{"daemon": o.name, "error": o.error, "applied": o.applied} for o in outcomes
-                  if o.error and not (o.name in self.sampler_set and "cannot reach" in o.error)]
+                  if o.error and not (o.name in self.sampler_set and o.unreachable)]
         commands = {}
         for outcome in outcomes:
             if outcome.commands:
@@ -508,8 +511,7 @@ class Reconciler:
             "alive": [name for name in self.aggregators if alive[name]],
             "dead": [name for name in self.aggregators if not alive[name]],
             "unresponsive": sorted(self.probe_errors),  # "unreachable" would mark the Ansible task unreachable
-            "samplers_down": sorted(o.name for o in sampler_outcomes.values()
-                                    if o.error and "cannot reach" in o.error),
+            "samplers_down": sorted(o.name for o in sampler_outcomes.values() if o.unreachable),
             "moved": moved,
             "reconfigured": sorted(o.name for o in outcomes if o.reconfigured),
             "restart_needed": [dict(entry, daemon=o.name) for o in outcomes for entry in o.kept],

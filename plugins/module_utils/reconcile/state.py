@@ -25,6 +25,7 @@ import time
 from typing import Callable, Dict, Iterable, Iterator, List, Optional
 
 from ansible_collections.hpc.ldms.plugins.module_utils.fileio import write_atomic
+from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.defaults import DEFAULTS
 
 STATE_FILE = "reconcile-state.json"
 LOCK_FILE = "reconcile.lock"
@@ -88,7 +89,8 @@ def default_etcd_prefix(cluster_file: str) -> str:
 
 def saved_assignments(cluster_file: str, state_dir: Optional[str] = None, backend: str = "file",
                       etcd_endpoints: Iterable[str] = (), etcd_prefix: Optional[str] = None,
-                      timeout: float = 5.0, warn: Optional[Callable[[str], None]] = None) -> Dict[str, Dict[str, str]]:
+                      timeout: float = DEFAULTS["timeout"],
+                      warn: Optional[Callable[[str], None]] = None) -> Dict[str, Dict[str, str]]:
     """The producer assignment the reconcile last saved, by aggregator group; {} when none was saved.
 
     An unusable state is left where it is (the reconcile moves it aside) and
@@ -209,7 +211,8 @@ class EtcdState:
     fails, and NoQuorum says so before anything is applied.
     """
 
-    def __init__(self, endpoints, prefix: str, lock_wait: float = 0.0, lock_ttl: int = 300, timeout: float = 5.0):
+    def __init__(self, endpoints, prefix: str, lock_wait: float = 0.0, lock_ttl: int = DEFAULTS["etcd_lock_ttl"],
+                 timeout: float = DEFAULTS["timeout"]):
         try:
             import etcd3gw  # noqa: F401 (a pinned requirement; optional for the file backend)
         except ImportError as exc:

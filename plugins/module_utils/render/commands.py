@@ -11,7 +11,7 @@ client that sends requests over the control API.
 from __future__ import annotations
 
 import re
-from typing import Iterable, NamedTuple, Optional, Tuple, Union
+from typing import NamedTuple, Optional, Tuple
 
 AttrValue = Optional[str]
 
@@ -59,9 +59,6 @@ class Command(NamedTuple):
                 return value
         return default
 
-    def as_dict(self) -> dict:
-        return dict(self.attrs)
-
     def text(self) -> str:
         """The ldmsd config-file line for this command.
 
@@ -80,9 +77,3 @@ class Command(NamedTuple):
 
     def __str__(self) -> str:  # pragma: no cover - convenience
         return self.text()
-
-
-def render_lines(commands: Iterable[Union[Command, str]]) -> str:
-    """Join commands into config-file text, one per line, newline-terminated."""
-    lines = [c.text() if isinstance(c, Command) else c for c in commands]
-    return "\n".join(lines) + "\n" if lines else ""

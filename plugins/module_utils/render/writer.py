@@ -26,8 +26,8 @@ from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import Clus
 from ansible_collections.hpc.ldms.plugins.module_utils.fileio import opened_directory, read_regular_text, write_atomic
 from ansible_collections.hpc.ldms.plugins.module_utils.observe.picture import topology_boxes, topology_svg
 from ansible_collections.hpc.ldms.plugins.module_utils.render.config_file import (
-    HEADER,
     daemon_config_text,
+    header,
     source_label,
 )
 from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import (
@@ -44,7 +44,7 @@ PROGRESS_EVERY = 2000  # daemons between progress reports
 
 @dataclass
 class RenderResult:
-    files: Dict[str, str] = field(default_factory=dict)  # in-memory renders only
+    files: Dict[str, str] = field(default_factory=dict)  # texts of changed files, as many as asked to keep
     source: str = ""  # the cluster file, as the headers name it
     written: List[str] = field(default_factory=list)
     unchanged: List[str] = field(default_factory=list)
@@ -58,18 +58,6 @@ class RenderResult:
 
 def _aggregator_plans(cluster: Cluster, planner: Planner) -> Dict[str, DaemonPlan]:
     return {name: planner.plan(name) for name, level in cluster.levels().items() if level}
-
-
-def render_files(cluster: Cluster, source: str, planner: Optional[Planner] = None) -> RenderResult:
-    """All file texts, in memory."""
-    planner = planner or Planner(cluster, group_assignments(cluster))
-    label = source_label(source)
-    result = RenderResult(aggregator_plans=_aggregator_plans(cluster, planner), source=label)
-    result.files = {"%s.conf" % name: daemon_config_text(planner.plan(name), label, planner.shared_lines)
-                    for name in cluster.daemons}
-    result.files[TOPOLOGY_FILE] = topology_markdown(cluster, result.aggregator_plans)
-    result.files[TOPOLOGY_PICTURE] = topology_svg(topology_boxes(cluster))
-    return result
 
 
 def _present(dest: str) -> Optional[set]:
@@ -98,33 +86,22 @@ def _sync_file(dest: str, name: str, text: str, check_mode: bool, present: Optio
     return True
 
 
-def _ours(path: str, header: str) -> bool:
+def _ours(path: str, first_line: str) -> bool:
     """Whether the file at ``path`` is a regular file that a render of the same cluster file wrote."""
-    return read_regular_text(path, len(header.encode("utf-8"))) == header
+    return read_regular_text(path, len(first_line.encode("utf-8"))) == first_line
 
 
 def _prune(result: RenderResult, dest: str, wanted: set, check_mode: bool):
     if not os.path.isdir(dest):
         return
-    header = HEADER % result.source
+    first_line = header(result.source)
     for name in sorted(os.listdir(dest)):
         if name.endswith(".conf") and name not in wanted:
             path = os.path.join(dest, name)
-            if _ours(path, header):
+            if _ours(path, first_line):
                 result.removed.append(name)
                 if not check_mode:
                     os.unlink(path)
-
-
-def write_files(result: RenderResult, dest: str, check_mode: bool = False, prune: bool = True) -> RenderResult:
-    """Write an in-memory render; with check_mode only report what would change."""
-    if not check_mode:
-        os.makedirs(dest, exist_ok=True)
-    for name, text in result.files.items():
-        (result.written if _sync_file(dest, name, text, check_mode) else result.unchanged).append(name)
-    if prune:
-        _prune(result, dest, set(result.files), check_mode)
-    return result
 
 
 @contextlib.contextmanager
@@ -145,10 +122,12 @@ def collector_paused():
 
 def render_to_dir(cluster: Cluster, source: str, dest: str, check_mode: bool = False, prune: bool = True,
                   planner: Optional[Planner] = None,
-                  progress: Optional[Callable[[int, int], None]] = None) -> RenderResult:
+                  progress: Optional[Callable[[int, int], None]] = None, keep: Optional[int] = 0) -> RenderResult:
     """Render every daemon straight into ``dest``, holding one file text at a time.
 
-    ``progress(done, total)`` is called every ``PROGRESS_EVERY`` daemons.
+    ``progress(done, total)`` is called every ``PROGRESS_EVERY`` daemons. The
+    texts of the first ``keep`` files that (would) change stay in ``files``
+    (all of them with None), for a diff.
     """
     with contextlib.ExitStack() as stack:
         stack.enter_context(collector_paused())
@@ -161,17 +140,21 @@ def render_to_dir(cluster: Cluster, source: str, dest: str, check_mode: bool = F
             directory = stack.enter_context(opened_directory(dest))
         present = _present(dest)
         total = len(cluster.daemons)
+
+        def sync(file_name: str, text: str):
+            if not _sync_file(dest, file_name, text, check_mode, present, directory):
+                result.unchanged.append(file_name)
+                return
+            if keep is None or len(result.written) < keep:
+                result.files[file_name] = text
+            result.written.append(file_name)
+
         for done, name in enumerate(cluster.daemons, 1):
-            file_name = "%s.conf" % name
-            text = daemon_config_text(planner.plan(name), label, planner.shared_lines)
-            (result.written if _sync_file(dest, file_name, text, check_mode, present, directory)
-             else result.unchanged).append(file_name)
+            sync("%s.conf" % name, daemon_config_text(planner.plan(name), label, planner.shared_lines))
             if progress is not None and done % PROGRESS_EVERY == 0:
                 progress(done, total)
-        for file_name, text in ((TOPOLOGY_FILE, topology_markdown(cluster, result.aggregator_plans)),
-                                (TOPOLOGY_PICTURE, topology_svg(topology_boxes(cluster)))):
-            (result.written if _sync_file(dest, file_name, text, check_mode, present, directory)
-             else result.unchanged).append(file_name)
+        sync(TOPOLOGY_FILE, topology_markdown(cluster, result.aggregator_plans))
+        sync(TOPOLOGY_PICTURE, topology_svg(topology_boxes(cluster)))
         if prune:
             _prune(result, dest, {"%s.conf" % name for name in cluster.daemons}, check_mode)
     return result

@@ -1,11 +1,10 @@
 """Every resource kind in every state: the exact commands, then a second run that changes nothing.
 
-The daemon is the simulator's in-process ``Daemon`` (its replies follow the
+The daemon is the simulator's in-process ``Daemon``, reached through the real client (its replies follow the
 4.5.3 captures, see tests/simulator/test_simulator.py); commands are applied
 to it, so the second run plans from what the first one really did.
 """
 
-import json
 import os
 import sys
 
@@ -20,29 +19,11 @@ from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import (
 from ansible_collections.hpc.ldms.plugins.module_utils.render import objects
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "simulator"))
-import ldmsd_sim  # noqa: E402
+import in_process  # noqa: E402
 
 
-class InProcessClient:
-    """LdmsdClient's interface over a simulated daemon in this process."""
-
-    def __init__(self):
-        self.daemon = ldmsd_sim.Daemon("agg", "none", None)
-
-    def status(self, verb, attrs=()):
-        errcode, message = self.daemon.handle(verb, dict(attrs))
-        assert errcode == 0, message
-        return json.loads(message) if message else []
-
-    def send(self, command):
-        attrs = {key: value for key, value in command.attrs if command.verb != "config" or key == "name"}
-        if command.verb == "config":
-            attrs["__string__"] = " ".join(key if value is None else "%s=%s" % (key, value)
-                                           for key, value in command.attrs if key != "name")
-        return self.daemon.handle(command.verb, attrs)
-
-    def sets_directory(self):
-        return self.daemon.directory()
+class InProcessClient(in_process.InProcessClient):
+    """The real client, over a simulated daemon in this process."""
 
     def run(self, kind, state, config, scope=None):
         plan = plan_for(self, kind, state, normalize_config(kind, config), scope=scope)

@@ -15,7 +15,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.cluster.source import loa
 from ansible_collections.hpc.ldms.plugins.module_utils.render import objects
 from ansible_collections.hpc.ldms.plugins.module_utils.render.commands import Command
 from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import plan_cluster
-from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import render_files
+from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import render_to_dir
 
 from test_model import BASE, base, error_of  # 10 samplers, 2 aggregators, a csv store
 
@@ -287,7 +287,6 @@ def test_binary_file(tmp_path):
 # -- render: nothing is written for a bad file -----------------------------------
 
 def test_bad_name_fails_before_any_file_is_written(tmp_path):
-    from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import render_to_dir
     path = tmp_path / "c.yaml"
     path.write_text(BASE.replace('names: "agg-[1-2]"', 'names: "agg-[1-2]%s"' % ("x" * 300)))
     dest = tmp_path / "out"
@@ -300,19 +299,24 @@ def test_bad_name_fails_before_any_file_is_written(tmp_path):
 
 # -- component_id ------------------------------------------------------------------
 
-def test_sampler_plugins_get_component_id_and_daemons_set_compid():
-    files = render_files(build_cluster(base()), "c.yaml").files
+def rendered_texts(cluster, dest):
+    """The render's files, kept in memory: check mode into an empty directory writes nothing."""
+    return render_to_dir(cluster, "c.yaml", str(dest), check_mode=True, keep=None).files
+
+
+def test_sampler_plugins_get_component_id_and_daemons_set_compid(tmp_path):
+    files = rendered_texts(build_cluster(base()), tmp_path)
     lines = files["sampler-3.conf"].splitlines()
     assert lines[1] == "env COMPID=3"
     assert "config name=meminfo1 schema=meminfo producer=sampler-3 instance=sampler-3/meminfo1 component_id=${COMPID}" in lines
     assert files["agg-2.conf"].splitlines()[1] == "env COMPID=12"  # position in the file: unique per daemon
 
 
-def test_component_id_and_compid_from_the_file_win():
+def test_component_id_and_compid_from_the_file_win(tmp_path):
     data = base()
     plugin(data)["config"][0]["component_id"] = "${COMPONENT_ID}"
     data["daemons"][0]["environment"] = {"COMPID": "77"}
-    lines = render_files(build_cluster(data), "c.yaml").files["sampler-1.conf"].splitlines()
+    lines = rendered_texts(build_cluster(data), tmp_path)["sampler-1.conf"].splitlines()
     assert lines[1] == "env COMPID=77"
     assert not any(line.startswith("env COMPID=1") for line in lines)
     assert sum("component_id=" in line for line in lines) == 1

@@ -43,6 +43,21 @@ def test_ldmsd_config_filter(tmp_path):
         ldmsd_config({"a": 1})
 
 
+def test_ldmsd_config_filter_with_source_is_the_rendered_file(tmp_path):
+    """The ldmsd role writes these lines: the same file, header included, as render_config."""
+    import os
+
+    from ansible_collections.hpc.ldms.plugins.module_utils.cluster.loader import load_file
+    from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import build_cluster
+    from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import render_to_dir
+
+    example = os.path.join(os.path.dirname(__file__), "..", "..", "..", "examples", "cluster.yaml")
+    render_to_dir(build_cluster(load_file(example)), example, str(tmp_path))
+    for daemon in ("sampler-1", "l1-agg-4", "l2-agg"):
+        text = "\n".join(ldmsd_config(example, daemon=daemon, source=example)) + "\n"
+        assert text == (tmp_path / ("%s.conf" % daemon)).read_text()
+
+
 def test_runtime_env_filter_is_the_process_modes_environment():
     from ansible_collections.hpc.ldms.plugins.filter.ldms_runtime_env import FilterModule as EnvFilters
     from ansible_collections.hpc.ldms.plugins.module_utils.deploy.process import ldms_runtime_env

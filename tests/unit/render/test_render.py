@@ -1,4 +1,5 @@
 import os
+import tempfile
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -6,8 +7,8 @@ import pytest
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.loader import load_file, load_text
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import build_cluster
-from ansible_collections.hpc.ldms.plugins.module_utils.render.config_file import HEADER
-from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import render_files, write_files
+from ansible_collections.hpc.ldms.plugins.module_utils.render.config_file import header
+from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import render_to_dir
 
 HERE = os.path.dirname(__file__)
 EXAMPLE = os.path.join(HERE, "..", "..", "..", "examples", "cluster.yaml")
@@ -104,7 +105,9 @@ stores:
 
 
 def files_of(text):
-    return render_files(build_cluster(load_text(text)), "features.yaml").files
+    """Every file's text, as the render would write it (check mode into an empty directory keeps them all)."""
+    with tempfile.TemporaryDirectory() as dest:
+        return render_to_dir(build_cluster(load_text(text)), "features.yaml", dest, check_mode=True, keep=None).files
 
 
 def lines_of(text, name):
@@ -117,7 +120,7 @@ def verbs(lines):
 
 def test_header_and_prelude_order():
     lines = lines_of(FEATURES, "samp-1")
-    assert lines[0] == (HEADER % os.path.abspath("features.yaml")).rstrip("\n")
+    assert lines[0] == header(os.path.abspath("features.yaml")).rstrip("\n")
     assert lines[1:6] == ["env COMPID=1", "env FOO=bar", "option --set_memory 512M",
                           "metric_sets_default_authz uid=0 gid=0 perm=0640", "msg_enable"]
     assert lines[6].startswith("auth_add name=ovis plugin=ovis conf=/etc/secret.conf")
@@ -170,10 +173,10 @@ def test_subscriptions_and_level_two_stores():
 
 def test_example_renders_and_is_deterministic(tmp_path):
     cluster = build_cluster(load_file(EXAMPLE))
-    first = write_files(render_files(cluster, EXAMPLE), str(tmp_path))
+    first = render_to_dir(cluster, EXAMPLE, str(tmp_path), keep=None)
     assert first.changed and len(first.written) == 17  # 15 daemons + topology.md + topology.svg
     snapshot = {name: (tmp_path / name).read_bytes() for name in first.files}
-    second = write_files(render_files(build_cluster(load_file(EXAMPLE)), EXAMPLE), str(tmp_path))
+    second = render_to_dir(build_cluster(load_file(EXAMPLE)), EXAMPLE, str(tmp_path))
     assert not second.changed and second.written == []
     assert snapshot == {name: (tmp_path / name).read_bytes() for name in first.files}
     loads = [sum(line.startswith("prdcr_add ") for line in (tmp_path / ("l1-agg-%d.conf" % i)).read_text().splitlines())
@@ -187,24 +190,33 @@ def test_example_renders_and_is_deterministic(tmp_path):
 
 
 def test_prune_removes_only_our_stale_files(tmp_path):
-    (tmp_path / "gone.conf").write_text(HEADER % os.path.abspath(EXAMPLE))
+    (tmp_path / "gone.conf").write_text(header(os.path.abspath(EXAMPLE)))
     (tmp_path / "mine.conf").write_text("load name=meminfo\n")
-    result = write_files(render_files(build_cluster(load_file(EXAMPLE)), EXAMPLE), str(tmp_path))
+    result = render_to_dir(build_cluster(load_file(EXAMPLE)), EXAMPLE, str(tmp_path))
     assert result.removed == ["gone.conf"]
     assert (tmp_path / "mine.conf").exists()
 
 
 def test_check_mode_writes_nothing(tmp_path):
     dest = tmp_path / "out"
-    result = write_files(render_files(build_cluster(load_file(EXAMPLE)), EXAMPLE), str(dest), check_mode=True)
+    result = render_to_dir(build_cluster(load_file(EXAMPLE)), EXAMPLE, str(dest), check_mode=True)
     assert result.changed and not dest.exists()
 
 
-def test_store_plugin_string_config_is_an_error():
+def test_check_mode_keeps_the_texts_asked_for_a_diff(tmp_path):
+    written = render_to_dir(build_cluster(load_file(EXAMPLE)), EXAMPLE, str(tmp_path / "real"), keep=None)
+    dest = tmp_path / "out"
+    result = render_to_dir(build_cluster(load_file(EXAMPLE)), EXAMPLE, str(dest), check_mode=True, keep=3)
+    assert list(result.files) == result.written[:3] == written.written[:3]
+    assert all(text == (tmp_path / "real" / name).read_text() for name, text in result.files.items())
+    assert not dest.exists()
+
+
+def test_store_plugin_string_config_is_an_error(tmp_path):
     data = load_text(FEATURES)
     data["plugins"]["csv"]["config"] = ["path=/x"]
     with pytest.raises(ClusterError, match=r"plugins.csv.config\[0\]"):
-        render_files(build_cluster(data), "x")
+        render_to_dir(build_cluster(data), "x", str(tmp_path), check_mode=True)
 
 
 ADVERTISE = """
