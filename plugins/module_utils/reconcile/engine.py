@@ -12,9 +12,9 @@
    samplers; then on every aggregator the assigned producers (added or
    started), updaters, listeners, subscriptions and storage policies; only
    then are the producers an aggregator no longer holds stopped, level by
-   level. Producers pointing at a dead aggregator are stopped too (ldmsd
-   keeps a hung peer's sets frozen and refuses the same sets from another
-   peer), and started again when it is back. Objects
+   level. Producers still CONNECTED to a dead aggregator are stopped too
+   (ldmsd keeps a hung peer's sets frozen and refuses the same sets from
+   another peer), and started again when it is back. Objects
    that already match get no command; a daemon that lost its config (a
    restart) is configured from scratch.
 4. Report what is alive, what moved, what was reconfigured and which sampler
@@ -67,6 +67,8 @@ from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import
 )
 
 SAMPLER_KINDS = ("samplers", "advertisers")
+# States of a producer pointing at a dead aggregator that keep it stopped (see held_back).
+HELD_STATES = ("CONNECTED", "STOPPING", "STOPPED")
 STALE_AFTER_INTERVALS = 3  # a set older than this many sampling intervals (plus slack) is stale
 CLOCK_SLACK_S = 5.0
 AGGREGATOR_KINDS = ("samplers", "aggregator_plugins", "producers", "updaters", "prdcr_listeners", "advertisers",
@@ -455,15 +457,35 @@ class Reconciler:
             report.append({"set": set_name, "sampler": daemon, "reason": reason, "detail": detail})
         return report
 
-    def held_back(self, alive: Dict[str, bool]) -> frozenset:
-        """Producers that point at a dead aggregator: left out of the plans, so that they are stopped.
+    def held_back(self, alive: Dict[str, bool], plans: Dict[str, DaemonPlan]) -> frozenset:
+        """Producers that point at a dead aggregator and whose holder still reports them CONNECTED
+        (or STOPPED, as an earlier pass left them): left out of the plans, so that they are stopped.
 
         ldmsd keeps a hung peer's producer CONNECTED with its sets frozen, and
-        those sets block the same sets arriving through the producers' new holders.
+        those sets block the same sets arriving through the producers' new
+        holders. A peer that is gone leaves them disconnected, holding nothing:
+        they are left alone and reconnect by themselves when it is back.
         """
         dead = {name for name in self.aggregators if not alive[name]}
-        return frozenset(producer.name for group in self.cluster.aggregators for producer in group.producers
-                         if producer.daemon in dead)
+        pointing = {producer.name for group in self.cluster.aggregators for producer in group.producers
+                    if producer.daemon in dead}
+        if not pointing:
+            return frozenset()
+        holders = list(dict.fromkeys(name for group in self.cluster.aggregators
+                                     if any(producer.name in pointing for producer in group.producers)
+                                     for name in group.daemons if alive[name]))
+
+        def frozen(name: str) -> set:
+            client = client_for(plans[name], self.options)
+            try:
+                return {reply.get("name") for reply in client.status("prdcr_status")
+                        if reply.get("name") in pointing and reply.get("state") in HELD_STATES}
+            except LdmsdError:
+                return set(pointing)  # cannot tell: as for a hung peer
+            finally:
+                client.close()
+
+        return frozenset().union(*parallel(frozen, holders, self.options.workers).values())
 
     # the pass ---------------------------------------------------------------
     @contextlib.contextmanager
@@ -479,10 +501,11 @@ class Reconciler:
         started = time.monotonic()
         self.phases = []
         with self.phase("probe", len(self.aggregators)):
-            alive = self.probe_aggregators(LazyPlans(Planner(self.cluster, group_assignments(self.cluster))))
+            probe_plans = LazyPlans(Planner(self.cluster, group_assignments(self.cluster)))
+            alive = self.probe_aggregators(probe_plans)
         with self.phase("balance", len(self.aggregators)):
             assignments, moved, failed = self.assign(alive)
-            self.plans = LazyPlans(Planner(self.cluster, assignments), self.held_back(alive))
+            self.plans = LazyPlans(Planner(self.cluster, assignments), self.held_back(alive, probe_plans))
         live_aggregators = [name for name in self.aggregators if alive[name]]
         with self.phase("sampler sets", len(self.samplers)):
             checking = self.samplers_to_check(alive)
