@@ -16,7 +16,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import (
     plan_for,
     plan_from_scratch,
 )
-from ansible_collections.hpc.ldms.plugins.module_utils.render import objects
+from ansible_collections.hpc.ldms.plugins.module_utils.kinds.registry import KINDS
 
 
 def argument_spec() -> dict:
@@ -39,7 +39,7 @@ def run(kind: str):
         if state == "overridden" and not wanted:
             module.fail_json(msg="state=overridden needs a non-empty config: it would delete every object in scope")
         if state == "rendered":
-            commands = objects.create_commands(kind, wanted)
+            commands = KINDS[kind].create_commands(wanted)
             module.exit_json(changed=False, rendered=[c.text() for c in commands], commands=[c.text() for c in commands])
         client = LdmsdClient.from_params(params)
         try:
