@@ -19,16 +19,16 @@ from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import (
 from ansible_collections.hpc.ldms.plugins.module_utils.kinds.registry import KINDS
 
 
-def argument_spec() -> dict:
+def argument_spec(kind: str) -> dict:
     spec = dict(CONNECTION_ARGSPEC)
-    spec.update(config={"type": "list", "elements": "dict"},
+    spec.update(config={"type": "list", "elements": "dict", "suboptions": KINDS[kind].suboptions()},
                 state={"type": "str", "choices": list(STATES), "default": "merged"},
                 scope={"type": "str"}, predict_absent={"type": "bool", "default": False})
     return spec
 
 
 def run(kind: str):
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+    module = AnsibleModule(argument_spec=argument_spec(kind), supports_check_mode=True,
                            required_if=[("state", "overridden", ["scope"]),
                                         ("state", "merged", ["config"]), ("state", "replaced", ["config"]),
                                         ("state", "deleted", ["config"]), ("state", "rendered", ["config"])])

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Dict, List
 
 from ansible_collections.hpc.ldms.plugins.module_utils.kinds.base import Kind, pairs
@@ -14,12 +15,12 @@ from ansible_collections.hpc.ldms.plugins.module_utils.render.commands import Co
 
 class Advertisers(Kind):
     name = "advertisers"
-    doc = "advertisers"
     add, start, stop, delete = "advertiser_add", "advertiser_start", "advertiser_stop", "advertiser_del"
     restart_after_failure = True
     undeletable_once_started = True
-    attrs = tuple(ENDPOINT_ATTRS[key] for key in (
-        "name", "host", "xprt", "port", "reconnect", "auth", "perm", "rail", "quota", "rx_rate"))
+    attrs = tuple(replace(ENDPOINT_ATTRS["host"], doc="The aggregator host to advertise to.") if key == "host"
+                  else ENDPOINT_ATTRS[key]
+                  for key in ("name", "host", "xprt", "port", "reconnect", "auth", "perm", "rail", "quota", "rx_rate"))
 
     def add_commands(self, item: dict) -> List[Command]:
         # The control API (unlike a config file) refuses advertiser_add without it.

@@ -168,7 +168,6 @@ class Kind:
     """One kind of ldmsd object; subclasses set the class attributes and override what differs."""
 
     name = ""
-    doc = ""  # what the objects are, for the module docs
     attrs: Tuple[Attr, ...] = ()
     add = start = stop = delete = None  # the ldmsd verbs
     # 4.5.3 cannot delete these once started: prdcr_start takes a reference that prdcr_stop does not drop.
@@ -212,6 +211,40 @@ class Kind:
     def item(self, values: dict) -> dict:
         """An item from attribute values (None: not given), in the attributes' order."""
         return {attr.name: values[attr.name] for attr in self.attrs if values.get(attr.name) is not None}
+
+    # -- module interface --------------------------------------------------
+    def suboptions(self) -> dict:
+        """The argspec suboptions of a resource module's ``config`` items.
+
+        Values are checked by the parsers (one error naming the item and the
+        value), so the argspec neither requires nor restricts them.
+        """
+        spec = {}
+        for attr in self.attrs:
+            spec[attr.name] = {"type": attr.type}
+            if attr.elements:
+                spec[attr.name]["elements"] = attr.elements
+        return spec
+
+    def doc_options(self) -> dict:
+        """The documentation of the ``config`` suboptions, matching ``suboptions()``."""
+        options = {}
+        for attr in self.attrs:
+            description = [attr.doc]
+            if attr.choices or getattr(attr.parse, "choices", None):
+                description.append("One of %s." % ", ".join("C(%s)" % word for word in attr.choices or attr.parse.choices))
+            if attr.required:
+                description.append("Required.")
+            if attr.default is not MISSING and attr.default != []:
+                description.append("Default C(%s)." % attr.default)
+            if not attr.reported:
+                description.append("ldmsd does not report it back, so a change of it alone is not seen.")
+            if attr.in_place:
+                description.append("Changes on the stopped object, without re-creating it.")
+            options[attr.name] = {"description": description, "type": attr.type}
+            if attr.elements:
+                options[attr.name]["elements"] = attr.elements
+        return options
 
     def identity(self, item: dict) -> str:
         """The name an object is known by on the daemon."""

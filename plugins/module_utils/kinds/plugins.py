@@ -55,15 +55,16 @@ def parse_config(value, path):
 
 class Samplers(Kind):
     name = "samplers"
-    doc = "sampler plugin instances"
     add, start, stop, delete = "load", "start", "stop", "term"
     shared_items = True  # each item's lines stand alone
     # Without an interval, ldmsd starts a sampler at its default; an aggregator plugin is not started.
     default_interval: Optional[int] = DEFAULT_SAMPLE_INTERVAL_US
     attrs = (
         Attr("name", parse_name, "Plugin instance name.", required=True),
-        Attr("plugin", parse_name, "Plugin library (the instance name when not given)."),
-        Attr("interval", parse_interval_us, "Sampling interval (a time such as 1s, or microseconds).", type="raw",
+        Attr("plugin", parse_name, "Plugin library; the instance name when not given (several instances of one plugin "
+             "need distinct names)."),
+        Attr("interval", parse_interval_us, "Sampling interval (a time such as 1s, or microseconds); a sampler without one starts at "
+             "ldmsd's 1s, an aggregator plugin without one is not started.", type="raw",
              in_place=True),
         Attr("offset", parse_time_us, "Offset of the samples within the interval.", type="raw",
              daemon_default=None, in_place=True),
@@ -140,5 +141,4 @@ class Samplers(Kind):
 
 class AggregatorPlugins(Samplers):
     name = "aggregator_plugins"
-    doc = "plugin instances of an aggregator"
     default_interval = None

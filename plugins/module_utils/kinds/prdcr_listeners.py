@@ -21,11 +21,10 @@ TYPES = ("active", "passive")
 
 class PrdcrListeners(Kind):
     name = "prdcr_listeners"
-    doc = "producer listeners"
     add, start, stop, delete = "prdcr_listen_add", "prdcr_listen_start", "prdcr_listen_stop", "prdcr_listen_del"
     attrs = (
         Attr("name", parse_name, "Listener name.", required=True),
-        Attr("regex", text, "Regular expression of the advertised host names it accepts.", daemon_default=None),
+        Attr("regex", text, "Regular expression of the host names of the advertisers it accepts.", daemon_default=None),
         Attr("ip", text, "IP range (CIDR) of the advertisers it accepts.", daemon_default=None),
         Attr("disable_start", parse_bool, "Whether the producers it makes are left stopped.", type="raw",
              reported=False),

@@ -63,7 +63,6 @@ def endpoint_facts(client, types) -> Dict[str, dict]:
 
 class Producers(Kind):
     name = "producers"
-    doc = "producers"
     add, start, stop, delete = "prdcr_add", "prdcr_start", "prdcr_stop", "prdcr_del"
     restart_after_failure = True
     undeletable_once_started = True

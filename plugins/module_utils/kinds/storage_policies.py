@@ -31,7 +31,6 @@ def loaded_plugins(client) -> Dict[str, str]:
 
 class StoragePolicies(Kind):
     name = "storage_policies"
-    doc = "storage policies"
     add, start, stop, delete = "strgp_add", "strgp_start", "strgp_stop", "strgp_del"
     restart_after_failure = True
     attrs = (

@@ -26,7 +26,6 @@ from ansible_collections.hpc.ldms.plugins.module_utils.render.commands import Co
 
 class Subscriptions(Kind):
     name = "subscriptions"
-    doc = "stream subscriptions"
     add, delete = "prdcr_subscribe", "prdcr_unsubscribe"
     attrs = (
         Attr("stream", text, "Stream name (give this or message_tag)."),

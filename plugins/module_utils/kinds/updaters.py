@@ -65,7 +65,6 @@ def _set_matches(items) -> set:
 
 class Updaters(Kind):
     name = "updaters"
-    doc = "updaters"
     add, start, stop, delete = "updtr_add", "updtr_start", "updtr_stop", "updtr_del"
     restart_after_failure = True
     attrs = (
