@@ -103,7 +103,7 @@ class Attr:
     daemon_default: object = MISSING  # what ldmsd reports when it was not given
     reported: bool = True  # whether ldmsd's status shows it, so that it can be compared
     in_place: bool = False  # whether ldmsd changes it on the stopped object (no re-create)
-    written: bool = True  # whether the add command carries it as name=value
+    written: bool = True  # whether the commands that create the object carry it as name=value
 
 
 @dataclass

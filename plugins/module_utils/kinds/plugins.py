@@ -69,7 +69,7 @@ class Samplers(Kind):
         Attr("offset", parse_time_us, "Offset of the samples within the interval.", type="raw",
              daemon_default=None, in_place=True),
         Attr("config", parse_config, "Plugin options: a mapping, an attr=value string, or a list of those (one "
-             "config line each).", type="raw", default=[], reported=False),
+             "config line each).", type="raw", default=[], reported=False, written=False),
     )
 
     def check(self, item: dict, path: str):
