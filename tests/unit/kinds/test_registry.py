@@ -1,0 +1,51 @@
+"""The kinds registry is what every layer reads: the role's order, the modules' argspecs and docs."""
+
+import json
+import os
+import re
+
+import yaml
+
+from ansible_collections.hpc.ldms.plugins.doc_fragments.kinds import ModuleDocFragment
+from ansible_collections.hpc.ldms.plugins.module_utils.apply.module_runner import argument_spec
+from ansible_collections.hpc.ldms.plugins.module_utils.kinds.registry import KINDS, ORDER, SAMPLER_KINDS
+from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import DaemonPlan
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..")
+# The module that manages each kind (aggregator plugins are plugin instances too).
+MODULE_OF = {kind: "ldmsd_%s" % kind for kind in KINDS}
+MODULE_OF["aggregator_plugins"] = "ldmsd_samplers"
+
+
+def test_the_role_applies_kinds_in_the_registry_order():
+    with open(os.path.join(ROOT, "roles", "ldmsd", "tasks", "configure.yml")) as stream:
+        block = yaml.safe_load(stream)[0]["block"]
+    kinds = [re.search(r"ldms_plan\.objects\.(\w+)", json.dumps(task)).group(1) for task in block]
+    assert tuple(kinds) == ORDER
+    assert [next(key for key in task if key.startswith("hpc.ldms.")) for task in block] == \
+        ["hpc.ldms.%s" % MODULE_OF[kind] for kind in ORDER]
+
+
+def test_a_daemon_plan_holds_every_kind_in_order():
+    assert tuple(DaemonPlan(name="d", host="h", level=0).objects()) == ORDER
+    assert ORDER[:len(SAMPLER_KINDS)] == SAMPLER_KINDS
+
+
+def test_config_suboptions_and_their_docs_come_from_the_same_attributes():
+    for kind, spec in KINDS.items():
+        suboptions = argument_spec(kind)["config"]["suboptions"]
+        documented = yaml.safe_load(getattr(ModuleDocFragment, kind.upper()))["options"]["config"]["suboptions"]
+        assert list(suboptions) == [attr.name for attr in spec.attrs] == list(documented), kind
+        for name, option in documented.items():
+            assert option["type"] == suboptions[name]["type"] and option.get("elements") == suboptions[name].get("elements")
+            assert option["description"][0] == spec.by_name[name].doc
+
+
+def test_every_resource_module_documents_its_items_from_the_registry():
+    for kind in KINDS:
+        if kind == "aggregator_plugins":
+            continue  # managed by ldmsd_samplers
+        with open(os.path.join(ROOT, "plugins", "modules", MODULE_OF[kind] + ".py")) as stream:
+            source = stream.read()
+        assert "hpc.ldms.kinds.%s\n" % kind in source and 'run("%s")' % kind in source
+        assert "Item keys" not in source
