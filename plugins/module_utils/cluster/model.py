@@ -30,7 +30,6 @@ from ansible_collections.hpc.ldms.plugins.module_utils.cluster.values import (
     is_env_ref,
     parse_auth_plugin,
     parse_bool,
-    parse_int,
     parse_interval_us,
     parse_perm,
     parse_port,

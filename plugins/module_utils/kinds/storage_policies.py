@@ -16,6 +16,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.kinds.base import (
     config_command,
     dash,
     mapping,
+    pairs,
     parse_name,
     regex_list,
     strings,
@@ -56,7 +57,7 @@ class StoragePolicies(Kind):
             raise ClusterError(path + ".schema", "give schema, or regex with decomposition")
 
     def add_commands(self, item: dict) -> List[Command]:
-        commands = [Command.make(self.add, *[(key, item[key]) for key in self.written if item.get(key) is not None])]
+        commands = [Command.make(self.add, *pairs(item, self.written))]
         commands += [Command.make("strgp_prdcr_add", ("name", item["name"]), ("regex", regex))
                      for regex in item.get("producers", [])]
         commands += [Command.make("strgp_metric_add", ("name", item["name"]), ("metric", metric))
