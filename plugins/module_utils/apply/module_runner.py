@@ -21,7 +21,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.kinds.registry import KIN
 
 def argument_spec(kind: str) -> dict:
     spec = dict(CONNECTION_ARGSPEC)
-    spec.update(config={"type": "list", "elements": "dict", "suboptions": KINDS[kind].suboptions()},
+    spec.update(config={"type": "list", "elements": "dict", "options": KINDS[kind].suboptions()},
                 state={"type": "str", "choices": list(STATES), "default": "merged"},
                 scope={"type": "str"}, predict_absent={"type": "bool", "default": False})
     return spec

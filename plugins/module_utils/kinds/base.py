@@ -214,7 +214,7 @@ class Kind:
 
     # -- module interface --------------------------------------------------
     def suboptions(self) -> dict:
-        """The argspec suboptions of a resource module's ``config`` items.
+        """The argspec options of a resource module's ``config`` items.
 
         Values are checked by the parsers (one error naming the item and the
         value), so the argspec neither requires nor restricts them.

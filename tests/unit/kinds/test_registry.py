@@ -33,7 +33,7 @@ def test_a_daemon_plan_holds_every_kind_in_order():
 
 def test_config_suboptions_and_their_docs_come_from_the_same_attributes():
     for kind, spec in KINDS.items():
-        suboptions = argument_spec(kind)["config"]["suboptions"]
+        suboptions = argument_spec(kind)["config"]["options"]
         documented = yaml.safe_load(getattr(ModuleDocFragment, kind.upper()))["options"]["config"]["suboptions"]
         assert list(suboptions) == [attr.name for attr in spec.attrs] == list(documented), kind
         for name, option in documented.items():
