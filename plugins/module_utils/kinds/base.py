@@ -237,6 +237,8 @@ class Kind:
                 description.append("Required.")
             if attr.default is not MISSING and attr.default != []:
                 description.append("Default C(%s)." % attr.default)
+            if attr.daemon_default not in (MISSING, None, []) and attr.daemon_default != attr.default:
+                description.append("ldmsd's value when it is not given: C(%s)." % attr.daemon_default)
             if not attr.reported:
                 description.append("ldmsd does not report it back, so a change of it alone is not seen.")
             if attr.in_place:
