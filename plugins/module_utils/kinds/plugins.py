@@ -57,6 +57,7 @@ class Samplers(Kind):
     name = "samplers"
     add, start, stop, delete = "load", "start", "stop", "term"
     shared_items = True  # each item's lines stand alone
+    samples = True  # its sets carry the daemon's component id
     # Without an interval, ldmsd starts a sampler at its default; an aggregator plugin is not started.
     default_interval: Optional[int] = DEFAULT_SAMPLE_INTERVAL_US
     attrs = (
@@ -142,3 +143,4 @@ class Samplers(Kind):
 class AggregatorPlugins(Samplers):
     name = "aggregator_plugins"
     default_interval = None
+    samples = False

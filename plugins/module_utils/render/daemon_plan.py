@@ -175,10 +175,10 @@ class Planner:
             item = self.shared_items[key]
         except KeyError:
             item = self.shared_items[key] = (None if _names_daemon(instance)
-                                             else _sampler_item(instance, daemon, kind == "samplers"))
+                                             else _sampler_item(instance, daemon, KINDS[kind].samples))
             if item is not None:
                 self.shared_lines[id(item)] = [command.text() for command in KINDS[kind].create_commands([item])]
-        return _sampler_item(instance, daemon, kind == "samplers") if item is None else item
+        return _sampler_item(instance, daemon, KINDS[kind].samples) if item is None else item
 
     def plan(self, name: str) -> DaemonPlan:
         daemon = self.cluster.daemons[name]
