@@ -4,12 +4,20 @@ import json
 import os
 import re
 
+import pytest
 import yaml
 
 from ansible_collections.hpc.ldms.plugins.doc_fragments.kinds import ModuleDocFragment
 from ansible_collections.hpc.ldms.plugins.module_utils.apply.module_runner import argument_spec
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.loader import load_text
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import build_cluster
+from ansible_collections.hpc.ldms.plugins.module_utils.cluster.values import parse_int
+from ansible_collections.hpc.ldms.plugins.module_utils.kinds.base import Attr
+from ansible_collections.hpc.ldms.plugins.module_utils.kinds.producers import Producers
 from ansible_collections.hpc.ldms.plugins.module_utils.kinds.registry import KINDS, ORDER, SAMPLER_KINDS
-from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import DaemonPlan
+from ansible_collections.hpc.ldms.plugins.module_utils.render.config_file import daemon_config_text
+from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import DaemonPlan, plan_cluster
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..")
 # The module that manages each kind (aggregator plugins are plugin instances too).
@@ -49,3 +57,43 @@ def test_every_resource_module_documents_its_items_from_the_registry():
             source = stream.read()
         assert "hpc.ldms.kinds.%s\n" % kind in source and 'run("%s")' % kind in source
         assert "Item keys" not in source
+
+
+def test_an_attribute_added_to_a_kind_reaches_every_layer(monkeypatch):
+    """What a new LDMS version's producer attribute needs is its Attr in the kind: file, plan, config, module."""
+    class Newer(Producers):
+        attrs = Producers.attrs + (Attr("tx_rate", parse_int, "Send rate limit.", type="raw", reported=False),)
+
+    monkeypatch.setitem(KINDS, "producers", Newer())
+    data = load_text(CLUSTER)
+    data["aggregators"][0]["peers"][0]["tx_rate"] = "4096"
+    plan = plan_cluster(build_cluster(data))["agg-1"]
+    assert plan.producers[0]["tx_rate"] == 4096
+    assert "prdcr_add name=sampler-1-411 host=nid00001 port=411 xprt=sock type=active reconnect=20000000 " \
+           "tx_rate=4096\n" in daemon_config_text(plan)
+    assert argument_spec("producers")["config"]["options"]["tx_rate"] == {"type": "raw"}
+    data["aggregators"][0]["peers"][0]["tx_rat"] = 1
+    with pytest.raises(ClusterError, match=r"peers\[0\]\.tx_rat: unknown key 'tx_rat' \(did you mean 'tx_rate'\?\)"):
+        build_cluster(data)
+
+
+CLUSTER = """
+daemons:
+  - names: "sampler-[1-2]"
+    hosts: "nid[00001-00002]"
+    endpoints:
+      - names: "sampler-[1-2]-411"
+        ports: 411
+  - names: "agg-1"
+    hosts: "a1"
+    endpoints:
+      - names: "agg-1-511"
+        ports: 511
+aggregators:
+  - daemons: "agg-1"
+    peers:
+      - daemons: "sampler-[1-2]"
+        endpoints: "sampler-[1-2]-411"
+        reconnect: 20s
+        type: active
+"""
