@@ -82,7 +82,6 @@ def one_of(choices: Tuple[str, ...], what: str, aliases: Optional[Dict[str, str]
         if word not in choices and word not in (aliases or {}):
             raise ClusterError(path, "unknown %s %r (use %s)" % (what, word, ", ".join(choices + tuple(aliases or ()))))
         return (aliases or {}).get(word, word)
-    parse.choices = choices
     return parse
 
 
@@ -95,7 +94,7 @@ class Attr:
     name: str
     parse: Callable  # (value, path) -> canonical value
     doc: str  # one line, for the module docs
-    type: str = "str"  # the Ansible option type of the module's config suboption
+    type: str = "str"  # the Ansible type the module docs give it (raw: the parser takes several forms)
     elements: Optional[str] = None
     required: bool = False
     choices: Tuple[str, ...] = ()
@@ -213,26 +212,11 @@ class Kind:
         return {attr.name: values[attr.name] for attr in self.attrs if values.get(attr.name) is not None}
 
     # -- module interface --------------------------------------------------
-    def suboptions(self) -> dict:
-        """The argspec options of a resource module's ``config`` items.
-
-        Values are checked by the parsers (one error naming the item and the
-        value), so the argspec neither requires nor restricts them.
-        """
-        spec = {}
-        for attr in self.attrs:
-            spec[attr.name] = {"type": attr.type}
-            if attr.elements:
-                spec[attr.name]["elements"] = attr.elements
-        return spec
-
     def doc_options(self) -> dict:
-        """The documentation of the ``config`` suboptions, matching ``suboptions()``."""
+        """The documentation of a resource module's ``config`` items: one suboption per attribute."""
         options = {}
         for attr in self.attrs:
             description = [attr.doc]
-            if attr.choices or getattr(attr.parse, "choices", None):
-                description.append("One of %s." % ", ".join("C(%s)" % word for word in attr.choices or attr.parse.choices))
             if attr.required:
                 description.append("Required.")
             if attr.default is not MISSING and attr.default != []:
@@ -244,6 +228,8 @@ class Kind:
             if attr.in_place:
                 description.append("Changes on the stopped object, without re-creating it.")
             options[attr.name] = {"description": description, "type": attr.type}
+            if attr.choices:
+                options[attr.name]["choices"] = list(attr.choices)
             if attr.elements:
                 options[attr.name]["elements"] = attr.elements
         return options

@@ -73,7 +73,8 @@ class Updaters(Kind):
              required=True),
         Attr("offset", parse_time_us, "Offset of the updates within the interval.", type="raw", daemon_default=None),
         Attr("mode", parse_mode, "How sets are updated: pull, push (on every set update), onchange (push when "
-             "the set changed), auto (auto_interval: follow the sampler's interval).", default="pull",
+             "the set changed), auto (follow the sampler's interval; auto_interval is read as auto).", choices=MODES,
+             default="pull",
              daemon_default="pull", written=False),
         Attr("perm", parse_perm, "Permission bits of the updater (octal or rwx form).", type="raw", reported=False),
         Attr("producers", regex_list, "Regular expressions of the producer names whose sets it updates (a string "

@@ -8,7 +8,6 @@ import pytest
 import yaml
 
 from ansible_collections.hpc.ldms.plugins.doc_fragments.kinds import ModuleDocFragment
-from ansible_collections.hpc.ldms.plugins.module_utils.apply.module_runner import argument_spec
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.loader import load_text
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import build_cluster
@@ -39,14 +38,14 @@ def test_a_daemon_plan_holds_every_kind_in_order():
     assert ORDER[:len(SAMPLER_KINDS)] == SAMPLER_KINDS
 
 
-def test_config_suboptions_and_their_docs_come_from_the_same_attributes():
+def test_the_config_suboptions_are_documented_from_the_attributes():
     for kind, spec in KINDS.items():
-        suboptions = argument_spec(kind)["config"]["options"]
         documented = yaml.safe_load(getattr(ModuleDocFragment, kind.upper()))["options"]["config"]["suboptions"]
-        assert list(suboptions) == [attr.name for attr in spec.attrs] == list(documented), kind
+        assert list(documented) == [attr.name for attr in spec.attrs], kind
         for name, option in documented.items():
-            assert option["type"] == suboptions[name]["type"] and option.get("elements") == suboptions[name].get("elements")
-            assert option["description"][0] == spec.by_name[name].doc
+            attr = spec.by_name[name]
+            assert (option["type"], option.get("elements"), option["description"][0]) == (attr.type, attr.elements, attr.doc)
+            assert ("Required." in option["description"]) == attr.required
 
 
 def test_every_resource_module_documents_its_items_from_the_registry():
@@ -71,7 +70,11 @@ def test_an_attribute_added_to_a_kind_reaches_every_layer(monkeypatch):
     assert plan.producers[0]["tx_rate"] == 4096
     assert "prdcr_add name=sampler-1-411 host=nid00001 port=411 xprt=sock type=active reconnect=20000000 " \
            "tx_rate=4096\n" in daemon_config_text(plan)
-    assert argument_spec("producers")["config"]["options"]["tx_rate"] == {"type": "raw"}
+    # The resource module: its items and their docs.
+    item = {"name": "n1", "host": "h", "port": 1, "reconnect": "1s", "tx_rate": "7"}
+    assert KINDS["producers"].add_commands(KINDS["producers"].normalize(item, "config[0]"))[0].text() == \
+        "prdcr_add name=n1 host=h port=1 xprt=sock type=active reconnect=1000000 tx_rate=7"
+    assert KINDS["producers"].doc_options()["tx_rate"]["type"] == "raw"
     data["aggregators"][0]["peers"][0]["tx_rat"] = 1
     with pytest.raises(ClusterError, match=r"peers\[0\]\.tx_rat: unknown key 'tx_rat' \(did you mean 'tx_rate'\?\)"):
         build_cluster(data)
