@@ -11,11 +11,11 @@ version_added: 0.1.0
 description:
   - Reads the advertisers of a running ldmsd with one status request, compares them with O(config) and sends only
     the commands needed, through LDMS's own Python package.
-  - "Item keys: name, host (the aggregator to advertise to), xprt, port, reconnect, auth, perm, rail, quota, rx_rate."
   - Advertisers are producers of type advertiser in ldmsd; this module manages only those.
 extends_documentation_fragment:
   - hpc.ldms.connection
   - hpc.ldms.connection.resource
+  - hpc.ldms.kinds.advertisers
 author:
   - hpc.ldms contributors (@hpc-ldms)
 """

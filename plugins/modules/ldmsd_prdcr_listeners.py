@@ -11,12 +11,11 @@ version_added: 0.1.0
 description:
   - Reads the prdcr_listeners of a running ldmsd with one status request, compares them with O(config) and sends only
     the commands needed, through LDMS's own Python package.
-  - "Item keys: name, regex (hostnames of advertisers to accept), ip (CIDR), disable_start, quota, rx_rate, rail,
-    type (passive or active), advertiser_xprt, advertiser_port, advertiser_auth, reconnect."
   - ldmsd does not report disable_start, rail, reconnect or the advertiser_* settings back, so they are not compared.
 extends_documentation_fragment:
   - hpc.ldms.connection
   - hpc.ldms.connection.resource
+  - hpc.ldms.kinds.prdcr_listeners
 author:
   - hpc.ldms contributors (@hpc-ldms)
 """

@@ -11,10 +11,10 @@ version_added: 0.1.0
 description:
   - Reads the producers of a running ldmsd with one status request, compares them with O(config) and sends only
     the commands needed, through LDMS's own Python package.
-  - "Item keys: name, host, port, xprt, type, reconnect, auth, perm, rail, quota, rx_rate, cache_ip."
 extends_documentation_fragment:
   - hpc.ldms.connection
   - hpc.ldms.connection.resource
+  - hpc.ldms.kinds.producers
 author:
   - hpc.ldms contributors (@hpc-ldms)
 """

@@ -12,9 +12,6 @@ description:
   - Reads the sampler plugin instances of a running ldmsd (C(plugn_status), C(plugn_sets), and the schedule
     ldmsd writes into each set's C(updt_hint_us) info, read with an LDMS dir), compares them with O(config)
     and sends only the commands needed (C(load) with C(plugin=), C(config), C(start), C(stop), C(term)).
-  - "Item keys: name, plugin (defaults to name; several instances of one plugin need distinct names),
-    interval (default 1s, as ldmsd), offset, config (a mapping, a string, or a list of those, one C(config)
-    line each)."
   - A changed interval or offset restarts only that instance (stop, start); a changed plugin re-creates it.
   - ldmsd 4.5.3 does not report an instance's config, so a changed C(config) of an item is not detected;
     delete the instance and merge it again to apply one.
@@ -22,6 +19,7 @@ description:
 extends_documentation_fragment:
   - hpc.ldms.connection
   - hpc.ldms.connection.resource
+  - hpc.ldms.kinds.samplers
 author:
   - hpc.ldms contributors (@hpc-ldms)
 """

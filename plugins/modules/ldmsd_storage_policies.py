@@ -11,13 +11,11 @@ version_added: 0.1.0
 description:
   - Reads the storage policies of a running ldmsd with one status request, compares them with O(config) and sends only
     the commands needed, through LDMS's own Python package.
-  - "Item keys: name, plugin (the store plugin instance), container, schema, regex, decomposition, flush, perm,
-    producers (regular expressions), metrics, plugin_config (the instance's config; its key plugin names the
-    library, default the instance name)."
   - A store plugin instance that is not loaded yet is loaded and configured before the first policy using it.
 extends_documentation_fragment:
   - hpc.ldms.connection
   - hpc.ldms.connection.resource
+  - hpc.ldms.kinds.storage_policies
 author:
   - hpc.ldms contributors (@hpc-ldms)
 """

@@ -10,7 +10,6 @@ short_description: Manage the stream and message subscriptions of a running ldms
 version_added: 0.1.0
 description:
   - Sends C(prdcr_subscribe) and C(prdcr_unsubscribe) for the producers whose names match each item's regex.
-  - "Item keys: stream or message_tag (exactly one), regex (producer names, default C(.*)), rx_rate."
   - ldmsd 4.5.3 has no subscription status. A stream subscription counts as in place when every producer
     its regex matches reports the stream as subscribed in C(prdcr_stream_status), which happens once a message
     has arrived; otherwise it is sent again, which ldmsd takes as a no-op for producers already subscribed.
@@ -20,6 +19,7 @@ description:
 extends_documentation_fragment:
   - hpc.ldms.connection
   - hpc.ldms.connection.resource
+  - hpc.ldms.kinds.subscriptions
 author:
   - hpc.ldms contributors (@hpc-ldms)
 """

@@ -11,11 +11,10 @@ version_added: 0.1.0
 description:
   - Reads the updaters of a running ldmsd with one status request, compares them with O(config) and sends only
     the commands needed, through LDMS's own Python package.
-  - "Item keys: name, interval, offset, mode (pull, push, onchange, auto), perm, producers (regular expressions),
-    sets (C({regex, field}) with field inst or schema)."
 extends_documentation_fragment:
   - hpc.ldms.connection
   - hpc.ldms.connection.resource
+  - hpc.ldms.kinds.updaters
 author:
   - hpc.ldms contributors (@hpc-ldms)
 """

@@ -13,6 +13,7 @@ from harness import LDMSD, PREFIX, free_ports, ldms_env  # noqa: E402
 
 from ansible_collections.hpc.ldms.plugins.module_utils.apply import resources  # noqa: E402
 from ansible_collections.hpc.ldms.plugins.module_utils.apply.client import LdmsdClient  # noqa: E402
+from ansible_collections.hpc.ldms.plugins.module_utils.kinds.registry import KINDS  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.dirname(sys.executable)
@@ -191,8 +192,8 @@ def test_membership_change_keeps_the_updater(cluster):
     converge(cluster)
     agg = client(cluster["agg"])
     try:
-        facts = resources.updater_facts(agg)
-        names = list(resources.producer_facts(agg))
+        facts = KINDS["updaters"].facts(agg)
+        names = list(KINDS["producers"].facts(agg))
         wider = resources.normalize_config("updaters", [{"name": "all", "interval": "1s", "offset": "100ms",
                                                          "producers": ["^samp$", "^ghost$"],
                                                          "sets": [{"regex": "meminfo", "field": "schema"}]}])
@@ -201,10 +202,10 @@ def test_membership_change_keeps_the_updater(cluster):
             "updtr_stop name=all", "updtr_prdcr_add name=all regex=^ghost$",
             "updtr_match_add name=all regex=meminfo match=schema", "updtr_start name=all"]
         resources.apply_commands(agg, plan.commands)
-        again = resources.plan_changes("updaters", "merged", wider, resources.updater_facts(agg),
+        again = resources.plan_changes("updaters", "merged", wider, KINDS["updaters"].facts(agg),
                                        producer_names=names)
         assert again.commands == []
-        assert resources.updater_facts(agg)["all"]["item"]["sets"] == [{"regex": "meminfo", "field": "schema"}]
+        assert KINDS["updaters"].facts(agg)["all"]["item"]["sets"] == [{"regex": "meminfo", "field": "schema"}]
     finally:
         agg.close()
 
@@ -224,14 +225,14 @@ def test_overridden_leaves_objects_outside_the_scope_alone(cluster):
     add_spare_producer(cluster["agg"])
     agg = client(cluster["agg"])
     try:
-        facts = resources.producer_facts(agg)
+        facts = KINDS["producers"].facts(agg)
         wanted = resources.normalize_config("producers", [
             {"name": "samp", "host": "127.0.0.1", "port": cluster["samp"], "type": "active", "reconnect": "1s"}])
         plan = resources.plan_changes("producers", "overridden", wanted, facts, scope="^sp")
         assert [c.text() for c in plan.commands] == ["prdcr_del name=spare"]
         resources.apply_commands(agg, plan.commands)
-        assert sorted(resources.producer_facts(agg)) == ["ghost", "samp"]
-        assert resources.updater_facts(agg)["all"]["running"]
+        assert sorted(KINDS["producers"].facts(agg)) == ["ghost", "samp"]
+        assert KINDS["updaters"].facts(agg)["all"]["running"]
     finally:
         agg.close()
 

@@ -16,11 +16,13 @@ from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import (
     plan_for,
     plan_from_scratch,
 )
-from ansible_collections.hpc.ldms.plugins.module_utils.render import objects
+from ansible_collections.hpc.ldms.plugins.module_utils.kinds.registry import KINDS
 
 
 def argument_spec() -> dict:
     spec = dict(CONNECTION_ARGSPEC)
+    # The items' attributes are documented from the kinds registry and checked by its
+    # parsers, not by argspec options: one error names the item (config[3].port) and the value.
     spec.update(config={"type": "list", "elements": "dict"},
                 state={"type": "str", "choices": list(STATES), "default": "merged"},
                 scope={"type": "str"}, predict_absent={"type": "bool", "default": False})
@@ -39,7 +41,7 @@ def run(kind: str):
         if state == "overridden" and not wanted:
             module.fail_json(msg="state=overridden needs a non-empty config: it would delete every object in scope")
         if state == "rendered":
-            commands = objects.create_commands(kind, wanted)
+            commands = KINDS[kind].create_commands(wanted)
             module.exit_json(changed=False, rendered=[c.text() for c in commands], commands=[c.text() for c in commands])
         client = LdmsdClient.from_params(params)
         try:

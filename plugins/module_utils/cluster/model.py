@@ -30,18 +30,21 @@ from ansible_collections.hpc.ldms.plugins.module_utils.cluster.values import (
     is_env_ref,
     parse_auth_plugin,
     parse_bool,
-    parse_int,
     parse_interval_us,
     parse_perm,
     parse_port,
     parse_time_us,
     parse_xprt,
 )
+from ansible_collections.hpc.ldms.plugins.module_utils.kinds.base import Kind
+from ansible_collections.hpc.ldms.plugins.module_utils.kinds.registry import KINDS
+from ansible_collections.hpc.ldms.plugins.module_utils.kinds.updaters import parse_set_field
 
 TimeUs = Union[int, str]  # µs, or a ${VAR} left for ldmsd
-PRODUCER_TYPES = ("active", "passive", "bridge", "advertiser", "advertised")
-UPDATER_MODES = ("pull", "push", "onchange", "auto", "auto_interval")
-SET_FIELDS = ("inst", "schema")
+# Producer attributes a peer's endpoint gives, not the peers entry.
+PRODUCER_FROM_ENDPOINT = ("name", "host", "port", "xprt", "auth")
+# Advertiser attributes the group gives (names, hosts), not the advertise entry.
+ADVERTISE_FROM_GROUP = ("name", "host")
 DAEMON_KEYS = ("names", "hosts", "endpoints", "environment", "stream_enable", "msg_enable")
 # ldmsd's long options a daemon may set with a scalar (written ``option --<key> <value>``)
 DAEMON_OPTIONS = ("default_auth_args", "default_auth", "banner", "publish_kernel", "log_file", "set_memory",
@@ -120,14 +123,8 @@ class PluginInstance:
 class Advertise:
     names: List[str]
     hosts: List[str]
-    xprt: str
-    port: Union[int, str]
-    reconnect: TimeUs
     auth: Optional[Auth] = None
-    perm: Optional[str] = None
-    rail: Optional[int] = None
-    quota: Optional[int] = None
-    rx_rate: Optional[int] = None
+    attrs: Dict[str, object] = field(default_factory=dict)  # the other advertiser attributes given
 
 
 @dataclass
@@ -159,38 +156,19 @@ class Producer:
     host: str
     port: Union[int, str]
     xprt: str
-    type: str
-    reconnect: TimeUs
     auth: Optional[Auth] = None
-    perm: Optional[str] = None
-    rail: Optional[int] = None
-    quota: Optional[int] = None
-    rx_rate: Optional[int] = None
-    cache_ip: Optional[bool] = None
+    attrs: Dict[str, object] = field(default_factory=dict)  # the other producer attributes given (type, reconnect...)
 
 
 @dataclass
 class PrdcrListen:
     name: str
-    regex: Optional[str] = None
-    ip: Optional[str] = None
-    disable_start: Optional[bool] = None
-    quota: Optional[int] = None
-    rx_rate: Optional[int] = None
-    rail: Optional[int] = None
-    type: Optional[str] = None
-    advertiser_xprt: Optional[str] = None
-    advertiser_port: Optional[Union[int, str]] = None
-    advertiser_auth: Optional[str] = None
-    reconnect: Optional[TimeUs] = None
+    attrs: Dict[str, object] = field(default_factory=dict)  # the listener's attributes given, name included
 
 
 @dataclass
 class Subscription:
-    kind: str  # stream | message_tag
-    value: str
-    regex: str = ".*"
-    rx_rate: Optional[int] = None
+    attrs: Dict[str, object]  # stream or message_tag, regex, ...
 
 
 @dataclass
@@ -303,6 +281,19 @@ class _Builder:
         if spec.get(key) is None:
             return None
         return parse(spec[key], _join(path, key))
+
+    def kind_attrs(self, kind: Kind, spec: dict, path: str, skip=(), required=()) -> Dict[str, object]:
+        """The attributes of ``kind`` that ``spec`` gives (but ``skip``), parsed as ldmsd takes them."""
+        result = {}
+        for attr in kind.attrs:
+            if attr.name in skip:
+                continue
+            if attr.name in required:
+                self.required(spec, attr.name, path)
+            value = self.optional(spec, attr.name, path, attr.parse)
+            if value is not None:
+                result[attr.name] = value
+        return result
 
     def warn_unknown(self, spec: dict, path: str, known):
         """Unknown keys are errors (typos), or warnings when not strict."""
@@ -479,7 +470,7 @@ class _Builder:
             result.append(endpoints)
         return result
 
-    def plugin_instance(self, key: str, spec, path: str, legacy: bool = False) -> PluginInstance:
+    def plugin_instance(self, key: str, spec, path: str) -> PluginInstance:
         spec = self.mapping(spec, path)
         self.warn_unknown(spec, path, ("name", "interval", "offset", "perm", "config", "plugin", "daemons"))
         check_name(key, path, "plugin instance name")
@@ -554,7 +545,8 @@ class _Builder:
 
     def advertise(self, value, path: str, group_daemons: List[str]) -> Advertise:
         spec = self.mapping(value, path)
-        self.warn_unknown(spec, path, ("names", "hosts", "xprt", "port", "reconnect", "auth", "perm", "rail", "quota", "rx_rate"))
+        kind = KINDS["advertisers"]
+        self.warn_unknown(spec, path, ("names", "hosts") + tuple(attr.name for attr in kind.attrs if attr.name not in ADVERTISE_FROM_GROUP))
         names = self.expand(self.required(spec, "names", path), _join(path, "names"))
         for name in names:
             check_name(name, _join(path, "names"), "advertiser name")
@@ -564,17 +556,9 @@ class _Builder:
         for host in hosts:
             check_host(host, _join(path, "hosts"))
         return Advertise(
-            names=names,
-            hosts=hosts,
-            xprt=parse_xprt(self.required(spec, "xprt", path), _join(path, "xprt")),
-            port=parse_port(self.required(spec, "port", path), _join(path, "port")),
-            reconnect=parse_interval_us(self.required(spec, "reconnect", path), _join(path, "reconnect")),
-            auth=self.auth(spec.get("auth"), _join(path, "auth")),
-            perm=self.optional(spec, "perm", path, parse_perm),
-            rail=self.optional(spec, "rail", path, parse_int),
-            quota=self.optional(spec, "quota", path, parse_int),
-            rx_rate=self.optional(spec, "rx_rate", path, parse_int),
-        )
+            names=names, hosts=hosts, auth=self.auth(spec.get("auth"), _join(path, "auth")),
+            attrs=self.kind_attrs(kind, spec, path, skip=ADVERTISE_FROM_GROUP + ("auth",),
+                                  required=("xprt", "port", "reconnect")))
 
     def samplers(self, value, daemons, plugins) -> List[SamplerGroup]:
         groups = []
@@ -589,7 +573,7 @@ class _Builder:
                 item_path = "%s.plugins[%d]" % (path, p_index)
                 if isinstance(item, dict):  # legacy inline plugin
                     key = self.name(self.required(item, "name", item_path), _join(item_path, "name"), "plugin")
-                    instance = self.plugin_instance(key, item, item_path, legacy=True)
+                    instance = self.plugin_instance(key, item, item_path)
                 else:
                     key = self.string(item, item_path)
                     if key not in plugins:
@@ -607,12 +591,9 @@ class _Builder:
 
     def updater(self, spec, path: str, name: str) -> Updater:
         spec = self.mapping(spec, path)
-        self.warn_unknown(spec, path, ("name", "interval", "offset", "mode", "perm", "producers", "sets"))
-        mode = self.string(spec.get("mode") or "pull", _join(path, "mode")).lower()
-        if mode not in UPDATER_MODES:
-            raise ClusterError(_join(path, "mode"), "unknown mode %r (use %s)" % (mode, ", ".join(UPDATER_MODES)))
-        if mode == "auto_interval":
-            mode = "auto"
+        kind = KINDS["updaters"]
+        self.warn_unknown(spec, path, tuple(attr.name for attr in kind.attrs))
+        mode = kind.by_name["mode"].parse(self.string(spec.get("mode") or "pull", _join(path, "mode")), _join(path, "mode"))
         producers = spec.get("producers")
         if producers is None:
             regexes = [".*"]
@@ -629,9 +610,8 @@ class _Builder:
             item_path = "%s.sets[%d]" % (path, s_index)
             item = self.mapping(item, item_path)
             regex = self.string(self.required(item, "regex", item_path), _join(item_path, "regex"))
-            field_name = self.string(self.required(item, "field", item_path), _join(item_path, "field"))
-            if field_name not in SET_FIELDS:
-                raise ClusterError(_join(item_path, "field"), "must be inst or schema, got %r" % field_name)
+            field_name = parse_set_field(self.string(self.required(item, "field", item_path), _join(item_path, "field")),
+                                         _join(item_path, "field"))
             sets.append((regex, field_name))
         interval = parse_interval_us(self.required(spec, "interval", path), _join(path, "interval"))
         offset = self.optional(spec, "offset", path, parse_time_us)
@@ -644,27 +624,16 @@ class _Builder:
 
     def peers(self, spec, path: str, daemons: Dict[str, Daemon], counter: List[int]) -> Tuple[List[Producer], List[Updater]]:
         spec = self.mapping(spec, path)
-        self.warn_unknown(spec, path, ("daemons", "endpoints", "reconnect", "type", "perm", "rail", "quota",
-                                       "credits", "rx_rate", "cache_ip", "updaters", "auth"))
+        kind = KINDS["producers"]
+        self.warn_unknown(spec, path, ("daemons", "endpoints", "credits", "updaters", "auth")
+                          + tuple(attr.name for attr in kind.attrs if attr.name not in PRODUCER_FROM_ENDPOINT))
         peer_daemons = self.daemon_refs(self.required(spec, "daemons", path), _join(path, "daemons"), daemons)
         endpoint_names = self.expand(self.required(spec, "endpoints", path), _join(path, "endpoints"))
         by_name = {ep.name: ep for name in peer_daemons for ep in daemons[name].endpoints}
-        producer_type = self.string(self.required(spec, "type", path), _join(path, "type"))
-        if producer_type not in PRODUCER_TYPES:
-            raise ClusterError(_join(path, "type"), "unknown producer type %r (use %s)" % (producer_type, ", ".join(PRODUCER_TYPES)))
-        reconnect = parse_interval_us(self.required(spec, "reconnect", path), _join(path, "reconnect"))
-        quota = self.optional(spec, "quota", path, parse_int)
-        if quota is None and spec.get("credits") is not None:
+        attrs = self.kind_attrs(kind, spec, path, skip=PRODUCER_FROM_ENDPOINT, required=("type", "reconnect"))
+        if "quota" not in attrs and spec.get("credits") is not None:
             self.warnings.append("%s.credits: renamed to quota in LDMS 4.5; read as quota" % path)
-            quota = parse_int(spec["credits"], _join(path, "credits"))
-        common = dict(
-            type=producer_type, reconnect=reconnect,
-            perm=self.optional(spec, "perm", path, parse_perm),
-            rail=self.optional(spec, "rail", path, parse_int),
-            quota=quota,
-            rx_rate=self.optional(spec, "rx_rate", path, parse_int),
-            cache_ip=self.optional(spec, "cache_ip", path, parse_bool),
-        )
+            attrs["quota"] = kind.by_name["quota"].parse(spec["credits"], _join(path, "credits"))
         override_auth = self.auth(spec.get("auth"), _join(path, "auth")) if spec.get("auth") is not None else None
         producers = []
         for ep_name in endpoint_names:
@@ -674,7 +643,7 @@ class _Builder:
                                    "endpoint %r is not an endpoint of daemons %s" % (ep_name, spec["daemons"]))
             producers.append(Producer(name=endpoint.name, daemon=endpoint.daemon, host=endpoint.host,
                                       port=endpoint.port, xprt=endpoint.xprt,
-                                      auth=override_auth or endpoint.auth, **common))
+                                      auth=override_auth or endpoint.auth, attrs=attrs))
         updaters = []
         for u_index, item in enumerate(self.sequence(spec.get("updaters") or [], _join(path, "updaters"))):
             updaters.append(self.updater(item, "%s.updaters[%d]" % (path, u_index), "updtr_%d" % counter[0]))
@@ -683,26 +652,16 @@ class _Builder:
 
     def prdcr_listen(self, spec, path: str, counter: List[int]) -> Tuple[PrdcrListen, List[Updater]]:
         spec = self.mapping(spec, path)
-        self.warn_unknown(spec, path, ("name", "regex", "ip", "disable_start", "quota", "rx_rate", "rail", "type",
-                                       "advertiser_xprt", "advertiser_port", "auth", "reconnect", "updaters"))
+        kind = KINDS["prdcr_listeners"]
+        # The file names the advertisers' auth domain as any auth: by name or {name, plugin, conf}.
+        self.warn_unknown(spec, path, ("auth", "updaters")
+                          + tuple(attr.name for attr in kind.attrs if attr.name != "advertiser_auth"))
         auth = self.auth(spec.get("auth"), _join(path, "auth"))
-        listen_type = self.optional(spec, "type", path, self.string)
-        if listen_type is not None and listen_type not in ("active", "passive"):
-            raise ClusterError(_join(path, "type"), "must be active or passive, got %r" % listen_type)
-        listen = PrdcrListen(
-            name=self.name(self.required(spec, "name", path), _join(path, "name"), "producer listener name"),
-            regex=self.optional(spec, "regex", path, self.string),
-            ip=self.optional(spec, "ip", path, self.string),
-            disable_start=self.optional(spec, "disable_start", path, parse_bool),
-            quota=self.optional(spec, "quota", path, parse_int),
-            rx_rate=self.optional(spec, "rx_rate", path, parse_int),
-            rail=self.optional(spec, "rail", path, parse_int),
-            type=listen_type,
-            advertiser_xprt=self.optional(spec, "advertiser_xprt", path, parse_xprt),
-            advertiser_port=self.optional(spec, "advertiser_port", path, parse_port),
-            advertiser_auth=auth.name if auth else None,
-            reconnect=self.optional(spec, "reconnect", path, parse_interval_us),
-        )
+        name = self.name(self.required(spec, "name", path), _join(path, "name"), "producer listener name")
+        attrs = dict(self.kind_attrs(kind, spec, path, skip=("name", "advertiser_auth")), name=name)
+        if auth:
+            attrs["advertiser_auth"] = auth.name
+        listen = PrdcrListen(name=name, attrs=kind.item(attrs))
         updaters = []
         for u_index, item in enumerate(self.sequence(spec.get("updaters") or [], _join(path, "updaters"))):
             updaters.append(self.updater(item, "%s.updaters[%d]" % (path, u_index), "updtr_%d" % counter[0]))
@@ -711,14 +670,17 @@ class _Builder:
 
     def subscription(self, spec, path: str) -> Subscription:
         spec = self.mapping(spec, path)
-        self.warn_unknown(spec, path, ("regex", "stream", "message_tag", "message_channel", "rx_rate"))
-        kinds = [key for key in ("stream", "message_tag", "message_channel") if spec.get(key) is not None]
-        if len(kinds) != 1:
+        kind = KINDS["subscriptions"]
+        self.warn_unknown(spec, path, ("message_channel",) + tuple(attr.name for attr in kind.attrs))
+        given = [key for key in ("stream", "message_tag", "message_channel") if spec.get(key) is not None]
+        if len(given) != 1:
             raise ClusterError(path, "give exactly one of stream or message_tag")
-        kind = "message_tag" if kinds[0] == "message_channel" else kinds[0]
-        return Subscription(kind=kind, value=self.string(spec[kinds[0]], _join(path, kinds[0])),
-                            regex=self.string(self.required(spec, "regex", path), _join(path, "regex")),
-                            rx_rate=self.optional(spec, "rx_rate", path, parse_int))
+        self.required(spec, "regex", path)
+        attrs = self.kind_attrs(kind, spec, path, skip=("stream", "message_tag"))
+        key = given[0]
+        name = "message_tag" if key == "message_channel" else key  # message_channel: 4.5's other name
+        attrs[name] = kind.by_name[name].parse(spec[key], _join(path, key))
+        return Subscription(attrs=kind.item(attrs))
 
     def aggregators(self, value, daemons, plugins) -> List[AggregatorGroup]:
         groups = []
@@ -816,7 +778,7 @@ class _Builder:
             plugin_value = self.required(spec, "plugin", path)
             if isinstance(plugin_value, dict):  # legacy inline store plugin
                 key = self.name(self.required(plugin_value, "name", _join(path, "plugin")), _join(path, "plugin.name"), "plugin")
-                plugin = self.plugin_instance(key, plugin_value, _join(path, "plugin"), legacy=True)
+                plugin = self.plugin_instance(key, plugin_value, _join(path, "plugin"))
             else:
                 key = self.string(plugin_value, _join(path, "plugin"))
                 if key not in plugins:

@@ -46,10 +46,7 @@ from typing import Callable, Dict, List, Optional
 
 from ansible_collections.hpc.ldms.plugins.module_utils.apply.client import LdmsdClient, LdmsdError, LdmsdUnreachable
 from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import (
-    DEFAULT_AUTH_DOMAIN,
-    GATHER,
     apply_commands,
-    change_commands,
     normalize_config,
     plan_changes,
     plan_for,
@@ -58,7 +55,8 @@ from ansible_collections.hpc.ldms.plugins.module_utils.balance.sticky import bal
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import Cluster
 from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.defaults import DEFAULTS
 from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.sets import DaemonView, diagnose
-from ansible_collections.hpc.ldms.plugins.module_utils.render import objects
+from ansible_collections.hpc.ldms.plugins.module_utils.kinds.base import DEFAULT_AUTH_DOMAIN, Context
+from ansible_collections.hpc.ldms.plugins.module_utils.kinds.registry import KINDS, SAMPLER_KINDS
 from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import (
     DaemonPlan,
     Planner,
@@ -66,13 +64,10 @@ from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import
     group_assignments,
 )
 
-SAMPLER_KINDS = ("samplers", "advertisers")
 # States of a producer pointing at a dead aggregator that keep it stopped (see held_back).
 HELD_STATES = ("CONNECTED", "STOPPING", "STOPPED")
 STALE_AFTER_INTERVALS = 3  # a set older than this many sampling intervals (plus slack) is stale
 CLOCK_SLACK_S = 5.0
-AGGREGATOR_KINDS = ("samplers", "aggregator_plugins", "producers", "updaters", "prdcr_listeners", "advertisers",
-                    "subscriptions", "storage_policies")
 
 
 @dataclass
@@ -240,7 +235,7 @@ class Reconciler:
                 wanted = normalize_config(kind, getattr(plan, kind))
                 if not wanted:
                     continue
-                facts = GATHER[kind](client)
+                facts = KINDS[kind].facts(client)
                 empty = empty and not facts
                 result = plan_changes(kind, "merged", wanted, facts, keep_started=True)
                 commands = self.with_auth_domains(plan, result, outcome, kind)
@@ -251,7 +246,7 @@ class Reconciler:
                         instance = item["name"]
                         if instance in facts and instance not in touched and instance in applied_configs \
                                 and applied_configs[instance] != config_digest(item):
-                            commands += change_commands(kind, item, facts[instance], ["config"], [])
+                            commands += KINDS[kind].change_commands(item, facts[instance], ["config"], Context())
                 self.send(client, commands, outcome)
             if empty:
                 self.send(client, self.listeners(plan, outcome), outcome)
@@ -266,7 +261,7 @@ class Reconciler:
 
         def work(client, outcome):
             empty = True
-            for kind in AGGREGATOR_KINDS:
+            for kind in KINDS:
                 wanted = normalize_config(kind, getattr(plan, kind))
                 if not wanted:
                     continue
@@ -344,10 +339,11 @@ class Reconciler:
         ours = {p.name for group in self.cluster.aggregators if name in group.daemons for p in group.producers}
 
         def work(client, outcome):
-            facts = GATHER["producers"](client)
+            producers = KINDS["producers"]
+            facts = producers.facts(client)
             self.send(client, [command for producer, fact in sorted(facts.items())
                                if producer in ours and producer not in mine and fact["running"]
-                               for command in objects.stop_command("producers", fact["item"])], outcome)
+                               for command in producers.stop_commands(fact["item"])], outcome)
 
         return self.on_daemon(name, work)
 

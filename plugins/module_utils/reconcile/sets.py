@@ -24,7 +24,7 @@ from typing import Dict, List, Optional, Tuple
 # A set between two updates is READY, or UPDATING while one is under way: both hold data.
 LIVE_STATES = ("READY", "UPDATING")
 
-from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import CLOCK_SLACK_S, STOPPED_AFTER_INTERVALS
+from ansible_collections.hpc.ldms.plugins.module_utils.kinds.plugins import CLOCK_SLACK_S, STOPPED_AFTER_INTERVALS
 
 
 def is_stale(stamp: float, interval_us: int, now: float) -> bool:

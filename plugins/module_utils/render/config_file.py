@@ -14,11 +14,10 @@ import json
 import os
 from typing import Dict, List, Optional, Sequence, Union
 
-from ansible_collections.hpc.ldms.plugins.module_utils.render import objects
+from ansible_collections.hpc.ldms.plugins.module_utils.kinds.registry import KINDS
 from ansible_collections.hpc.ldms.plugins.module_utils.render.commands import Command
-from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import OBJECT_KINDS, DaemonPlan, auth_command
+from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import DaemonPlan, auth_command
 
-PLUGIN_KINDS = ("samplers", "aggregator_plugins")  # each item's lines stand alone
 
 
 def source_label(source: str) -> str:
@@ -60,17 +59,17 @@ def config_lines(prelude: Sequence[Union[Command, str]], daemon_objects: Dict[st
         else:
             known = shared_lines.get(id(command))
             lines.extend(known) if known is not None else lines.append(command.text())
-    for kind in OBJECT_KINDS:
+    for kind, spec in KINDS.items():
         items = daemon_objects.get(kind)
         if not items:
             continue
-        if shared_lines and kind in PLUGIN_KINDS:
+        if shared_lines and spec.shared_items:
             for item in items:
                 known = shared_lines.get(id(item))
                 lines.extend(known if known is not None else
-                             [command.text() for command in objects.create_commands(kind, [item])])
+                             [command.text() for command in spec.create_commands([item])])
         else:
-            lines.extend(command.text() for command in objects.create_commands(kind, items))
+            lines.extend(command.text() for command in spec.create_commands(items))
     return lines
 
 

@@ -25,11 +25,9 @@ from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import (
     Daemon,
     PluginInstance,
 )
-from ansible_collections.hpc.ldms.plugins.module_utils.render import objects
+from ansible_collections.hpc.ldms.plugins.module_utils.kinds.base import exact_names_regex
+from ansible_collections.hpc.ldms.plugins.module_utils.kinds.registry import KINDS
 from ansible_collections.hpc.ldms.plugins.module_utils.render.commands import Command
-
-OBJECT_KINDS = ("samplers", "advertisers", "producers", "prdcr_listeners", "subscriptions",
-                "aggregator_plugins", "updaters", "storage_policies")
 
 
 @dataclass
@@ -41,6 +39,7 @@ class DaemonPlan:
     control: Optional[dict] = None
     startup: List[Command] = field(default_factory=list)
     auths: Dict[str, Auth] = field(default_factory=dict)  # every domain it uses, by name
+    # The objects, by kind (the registry's order).
     samplers: List[dict] = field(default_factory=list)
     advertisers: List[dict] = field(default_factory=list)
     producers: List[dict] = field(default_factory=list)
@@ -51,7 +50,7 @@ class DaemonPlan:
     storage_policies: List[dict] = field(default_factory=list)
 
     def objects(self) -> Dict[str, List[dict]]:
-        return {kind: getattr(self, kind) for kind in OBJECT_KINDS}
+        return {kind: getattr(self, kind) for kind in KINDS}
 
 
 def auth_command(auth: Auth) -> Command:
@@ -140,10 +139,6 @@ def _store_plugin_config(instance: PluginInstance, path: str) -> dict:
     return merged
 
 
-def _drop_none(item: dict) -> dict:
-    return {key: value for key, value in item.items() if value is not None}
-
-
 def _index(pairs) -> Dict[object, list]:
     index: Dict[object, list] = {}
     for key, value in pairs:
@@ -180,10 +175,10 @@ class Planner:
             item = self.shared_items[key]
         except KeyError:
             item = self.shared_items[key] = (None if _names_daemon(instance)
-                                             else _sampler_item(instance, daemon, kind == "samplers"))
+                                             else _sampler_item(instance, daemon, KINDS[kind].samples))
             if item is not None:
-                self.shared_lines[id(item)] = [command.text() for command in objects.create_commands(kind, [item])]
-        return _sampler_item(instance, daemon, kind == "samplers") if item is None else item
+                self.shared_lines[id(item)] = [command.text() for command in KINDS[kind].create_commands([item])]
+        return _sampler_item(instance, daemon, KINDS[kind].samples) if item is None else item
 
     def plan(self, name: str) -> DaemonPlan:
         daemon = self.cluster.daemons[name]
@@ -275,48 +270,37 @@ class Planner:
         """One advertiser per aggregator host advertised to, named <daemon>-<host> as LDMS names them."""
         auth = self.use_auth(plan, advertise.auth)
         for host in advertise.hosts:
-            plan.advertisers.append(_drop_none({
-                "name": "%s-%s" % (daemon.name, host), "host": host, "xprt": advertise.xprt,
-                "port": advertise.port, "reconnect": advertise.reconnect, "auth": auth,
-                "perm": advertise.perm, "rail": advertise.rail, "quota": advertise.quota,
-                "rx_rate": advertise.rx_rate}))
+            plan.advertisers.append(KINDS["advertisers"].item(
+                dict(advertise.attrs, name="%s-%s" % (daemon.name, host), host=host, auth=auth)))
 
     def aggregator_part(self, plan: DaemonPlan, daemon: Daemon, group: AggregatorGroup):
         for producer in self.producers_of.get((group.key, daemon.name), ()):
-            plan.producers.append(_drop_none({
-                "name": producer.name, "host": producer.host, "port": producer.port, "xprt": producer.xprt,
-                "type": producer.type, "reconnect": producer.reconnect, "auth": self.use_auth(plan, producer.auth),
-                "perm": producer.perm, "rail": producer.rail, "quota": producer.quota,
-                "rx_rate": producer.rx_rate, "cache_ip": producer.cache_ip}))
+            plan.producers.append(KINDS["producers"].item(dict(
+                producer.attrs, name=producer.name, host=producer.host, port=producer.port, xprt=producer.xprt,
+                auth=self.use_auth(plan, producer.auth))))
         advertised = self.advertised_hosts(group)
         for listen in group.prdcr_listen:
-            regex = listen.regex
-            if regex is None and advertised:
+            item = listen.attrs
+            if item.get("regex") is None and advertised:
                 # Split the advertising hosts over the group instead of every
                 # aggregator collecting every sampler.
                 share = balance(advertised, group.daemons).assignment
                 mine = [host for host in advertised if share[host] == daemon.name]
-                regex = objects.exact_names_regex(mine) if mine else "^$"
-            plan.prdcr_listeners.append(_drop_none({
-                "name": listen.name, "regex": regex, "ip": listen.ip, "disable_start": listen.disable_start,
-                "quota": listen.quota, "rx_rate": listen.rx_rate, "rail": listen.rail, "type": listen.type,
-                "advertiser_xprt": listen.advertiser_xprt, "advertiser_port": listen.advertiser_port,
-                "advertiser_auth": listen.advertiser_auth, "reconnect": listen.reconnect}))
+                item = KINDS["prdcr_listeners"].item(dict(item, regex=exact_names_regex(mine) if mine else "^$"))
+            plan.prdcr_listeners.append(dict(item))
         if group.advertise is not None:
             self.advertise(plan, daemon, group.advertise)
         for subscription in group.subscribe:
-            plan.subscriptions.append(_drop_none({subscription.kind: subscription.value,
-                                                  "regex": subscription.regex, "rx_rate": subscription.rx_rate}))
+            plan.subscriptions.append(dict(subscription.attrs))
         loaded = {item["name"] for item in plan.aggregator_plugins}
         for instance in group.plugins:
             if instance.key not in loaded:
                 loaded.add(instance.key)
                 plan.aggregator_plugins.append(self.plugin_item("aggregator_plugins", instance, daemon.name))
         for updater in group.updaters:
-            plan.updaters.append(_drop_none({
-                "name": updater.name, "interval": updater.interval, "offset": updater.offset,
-                "mode": updater.mode, "perm": updater.perm, "producers": list(updater.producers),
-                "sets": [{"regex": regex, "field": field_name} for regex, field_name in updater.sets]}))
+            plan.updaters.append(KINDS["updaters"].item(dict(
+                vars(updater), producers=list(updater.producers),
+                sets=[{"regex": regex, "field": field_name} for regex, field_name in updater.sets])))
 
     def advertised_hosts(self, group: AggregatorGroup) -> List[str]:
         """Hosts of samplers that advertise to one of this group's aggregators."""
@@ -334,11 +318,8 @@ class Planner:
 
     def stores(self, plan: DaemonPlan):
         for policy in self.policies.get(plan.name, ()):
-            plan.storage_policies.append(_drop_none({
-                "name": policy.name, "plugin": policy.plugin.key,
-                "plugin_config": _store_plugin_config(policy.plugin, policy.path),
-                "container": policy.container, "schema": policy.schema, "regex": policy.regex,
-                "decomposition": policy.decomposition, "perm": policy.perm, "flush": policy.flush}))
+            plan.storage_policies.append(KINDS["storage_policies"].item(dict(
+                vars(policy), plugin=policy.plugin.key, plugin_config=_store_plugin_config(policy.plugin, policy.path))))
 
 
 def plan_cluster(cluster: Cluster, assignments: Optional[Dict[str, dict]] = None) -> Dict[str, DaemonPlan]:

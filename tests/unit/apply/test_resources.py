@@ -12,10 +12,8 @@ from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import (
     normalize_config,
     plan_changes,
     plan_from_scratch,
-    producer_facts,
-    updater_facts,
 )
-from ansible_collections.hpc.ldms.plugins.module_utils.render import objects
+from ansible_collections.hpc.ldms.plugins.module_utils.kinds.registry import KINDS
 from ansible_collections.hpc.ldms.plugins.module_utils.render.commands import Command
 
 PRDCR_STATUS = [
@@ -62,19 +60,19 @@ def texts(plan):
 
 
 def test_merged_matching_producer_sends_nothing_and_starts_stopped_one():
-    facts = producer_facts(FakeClient())
+    facts = KINDS["producers"].facts(FakeClient())
     plan = plan_changes("producers", "merged", producers(SAMP1, dict(SAMP1, name="samp2", port=10003)), facts)
     assert texts(plan) == ["prdcr_start name=samp2"]
 
 
 def test_units_do_not_matter():
-    facts = producer_facts(FakeClient())
+    facts = KINDS["producers"].facts(FakeClient())
     for reconnect in ("1s", 1000000, "1000000", "1000ms"):
         assert texts(plan_changes("producers", "merged", producers(dict(SAMP1, reconnect=reconnect)), facts)) == []
 
 
 def test_changed_running_producer_is_stop_del_add_start():
-    facts = producer_facts(FakeClient())
+    facts = KINDS["producers"].facts(FakeClient())
     plan = plan_changes("producers", "merged", producers(dict(SAMP1, reconnect="2s")), facts)
     assert texts(plan) == ["prdcr_stop name=samp1", "prdcr_del name=samp1",
                            "prdcr_add name=samp1 host=127.0.0.1 port=10001 xprt=sock type=active reconnect=2000000",
@@ -83,33 +81,33 @@ def test_changed_running_producer_is_stop_del_add_start():
 
 def test_new_producer_and_rendered_text_agree():
     new = producers({"name": "n9", "host": "node-9", "port": 411, "reconnect": "20s", "rail": 2})
-    plan = plan_changes("producers", "merged", new, producer_facts(FakeClient()))
-    assert texts(plan) == [c.text() for c in objects.create_commands("producers", new)]
+    plan = plan_changes("producers", "merged", new, KINDS["producers"].facts(FakeClient()))
+    assert texts(plan) == [c.text() for c in KINDS["producers"].create_commands(new)]
 
 
 def test_replaced_compares_left_out_attributes_with_daemon_defaults():
-    facts = producer_facts(FakeClient())
+    facts = KINDS["producers"].facts(FakeClient())
     assert texts(plan_changes("producers", "replaced", producers(SAMP1), facts)) == []
     plan = plan_changes("producers", "merged", producers(dict(SAMP1, rail=2)), facts)
     assert texts(plan)[0] == "prdcr_stop name=samp1"
 
 
 def test_overridden_only_deletes_inside_scope():
-    facts = producer_facts(FakeClient())
+    facts = KINDS["producers"].facts(FakeClient())
     plan = plan_changes("producers", "overridden", producers(SAMP1), facts, scope="^samp")
     assert texts(plan) == ["prdcr_del name=samp2"]
     assert {item["name"] for item in plan.after} == {"samp1", "other"}
 
 
 def test_deleted():
-    facts = producer_facts(FakeClient())
+    facts = KINDS["producers"].facts(FakeClient())
     plan = plan_changes("producers", "deleted", producers(SAMP1, dict(SAMP1, name="absent")), facts)
     assert texts(plan) == ["prdcr_stop name=samp1", "prdcr_del name=samp1"]
 
 
 def test_updater_matching_by_effect_and_interval_units():
     client = FakeClient()
-    facts, names = updater_facts(client), list(producer_facts(client))
+    facts, names = KINDS["updaters"].facts(client), list(KINDS["producers"].facts(client))
     same = normalize_config("updaters", [{"name": "upd1", "interval": "1s", "offset": "100ms"}])
     assert texts(plan_changes("updaters", "merged", same, facts, producer_names=names)) == []
     narrower = normalize_config("updaters", [{"name": "upd1", "interval": "1s", "offset": "100ms",
@@ -163,14 +161,14 @@ def test_explicit_auth_domain_round_trips(domain):
         def status(self, verb, attrs=()):
             return json.loads(json.dumps(reported))
 
-    facts = producer_facts(Client())
+    facts = KINDS["producers"].facts(Client())
     assert facts["samp1"]["item"]["auth"] == domain
     for state in ("merged", "replaced"):
         assert texts(plan_changes("producers", state, producers(dict(SAMP1, auth=domain)), facts)) == []
 
 
 def test_no_auth_is_the_domain_ldmsd_reports_as_default():
-    facts = producer_facts(FakeClient())
+    facts = KINDS["producers"].facts(FakeClient())
     assert texts(plan_changes("producers", "replaced", producers(SAMP1), facts)) == []
     plan = plan_changes("producers", "replaced", producers(dict(SAMP1, auth="none")), facts)
     assert texts(plan) == ["prdcr_stop name=samp1", "prdcr_del name=samp1",
@@ -179,7 +177,7 @@ def test_no_auth_is_the_domain_ldmsd_reports_as_default():
 
 
 def test_keep_started_leaves_a_running_producer_and_says_so():
-    facts = producer_facts(FakeClient())
+    facts = KINDS["producers"].facts(FakeClient())
     moved = producers(dict(SAMP1, host="10.0.0.5"), {"name": "samp2", "host": "10.0.0.6", "port": 10003,
                                                      "reconnect": "1s"})
     plan = plan_changes("producers", "merged", moved, facts, keep_started=True)
@@ -201,13 +199,12 @@ STRGP_STATUS = [{"name": "s1", "container": "c", "schema": "meminfo", "regex": "
 
 
 def test_storage_policies_compare_library_and_flush_in_microseconds():
-    from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import storage_policy_facts
 
     class Client(FakeClient):
         def status(self, verb, attrs=()):
             return json.loads(json.dumps(STRGP_STATUS))
 
-    facts = storage_policy_facts(Client())
+    facts = KINDS["storage_policies"].facts(Client())
     same = normalize_config("storage_policies", [{"name": "s1", "plugin": "csv1", "container": "c", "schema": "meminfo",
                                                   "flush": "10s", "producers": ["^samp"]}])
     assert texts(plan_changes("storage_policies", "merged", same, facts, plugins={"csv1": "store_csv"})) == []

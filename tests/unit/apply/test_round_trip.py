@@ -9,6 +9,7 @@ simulator's in-process one, whose replies follow the 4.5.3 captures.
 import os
 import sys
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +18,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import (
     normalize_config,
     plan_for,
 )
+from ansible_collections.hpc.ldms.plugins.module_utils.kinds.registry import KINDS
 from ansible_collections.hpc.ldms.plugins.module_utils.render.commands import Command
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -107,3 +109,79 @@ def test_applied_items_round_trip_with_no_command(case):
         assert [c.text() for c in again.commands] == [], (kind, state, items)
     gathered = plan_for(client, kind, "gathered", []).before
     assert [c.text() for c in plan_for(client, kind, "overridden", gathered, scope=".*").commands] == []
+
+
+# -- every attribute of every kind, read from the kinds registry ---------------
+
+# A valid value of each attribute, other than what ldmsd fills in: a kind or an
+# attribute added to the registry fails test_every_attribute_has_an_example
+# until it has one here.
+EXAMPLES = {
+    "producers": {"name": "n1", "host": "10.1.2.3", "port": 10002, "xprt": "rdma", "type": "passive",
+                  "reconnect": "2s", "perm": "0640", "auth": "munge", "rail": 2, "quota": 4096, "rx_rate": 1000,
+                  "cache_ip": True},
+    "advertisers": {"name": "a1", "host": "agg-1", "xprt": "rdma", "port": 10401, "reconnect": "2s", "auth": "munge",
+                    "perm": "0640", "rail": 2, "quota": 4096, "rx_rate": 1000},
+    "updaters": {"name": "u1", "interval": "2s", "offset": "100ms", "mode": "push", "perm": "0640",
+                 "producers": ["^n"], "sets": [{"regex": "meminfo", "field": "schema"}]},
+    "storage_policies": {"name": "p1", "plugin": "csv", "container": "c", "schema": "meminfo", "regex": "mem.*",
+                         "decomposition": "/etc/decomp.json", "perm": "0640", "flush": "10s", "producers": ["^n"],
+                         "metrics": ["MemFree"], "plugin_config": {"plugin": "store_csv", "path": "/tmp/rt"}},
+    "samplers": {"name": "mem2", "plugin": "meminfo", "interval": "2s", "offset": "100ms",
+                 "config": {"producer": "n1", "instance": "n1/mem2"}},
+    "aggregator_plugins": {"name": "mem2", "plugin": "meminfo", "interval": "2s", "offset": "100ms",
+                           "config": {"producer": "n1", "instance": "n1/mem2"}},
+    "prdcr_listeners": {"name": "l1", "regex": "^node-", "ip": "10.0.0.0/8", "disable_start": True, "quota": 4096,
+                        "rx_rate": 1000, "type": "active", "advertiser_xprt": "rdma", "advertiser_port": 10002,
+                        "advertiser_auth": "munge", "rail": 2, "reconnect": "2s"},
+    "subscriptions": {"stream": "s1", "message_tag": "t1", "rx_rate": 1000, "regex": "^n"},
+}
+# Attributes every item of the kind gets here besides the required ones: a
+# sampler needs a plugin that exists and sets that name it, a store its library.
+ALWAYS = {"samplers": ("plugin", "config"), "aggregator_plugins": ("plugin", "config"),
+          "storage_policies": ("schema", "plugin_config"), "subscriptions": ("stream",)}
+# Attributes that replace one of ALWAYS, and what they need with them.
+INSTEAD = {("subscriptions", "message_tag"): "stream", ("storage_policies", "regex"): "schema"}
+NEEDS = {("storage_policies", "regex"): ("decomposition",), ("aggregator_plugins", "offset"): ("interval",)}
+# Reported differently from how they are given; compared as ldmsd reports them (see the kind's same()).
+READ_BACK_AS_REPORTED = {("updaters", "producers"), ("storage_policies", "plugin")}
+
+
+def _items_with_each_attribute(kind, spec):
+    """Per attribute, a minimal item (required attributes and ALWAYS) with that attribute."""
+    example = EXAMPLES[kind]
+    base = {attr.name: example[attr.name] for attr in spec.attrs if attr.required or attr.name in ALWAYS.get(kind, ())}
+    for attr in spec.attrs:
+        item = dict(base, **{attr.name: example[attr.name]})
+        item.pop(INSTEAD.get((kind, attr.name)), None)
+        for needed in NEEDS.get((kind, attr.name), ()):
+            item[needed] = example[needed]
+        yield attr, item
+
+
+def test_every_attribute_has_an_example():
+    assert sorted(EXAMPLES) == sorted(KINDS)
+    for kind, spec in KINDS.items():
+        assert sorted(EXAMPLES[kind]) == sorted(attr.name for attr in spec.attrs), kind
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_every_attribute_reaches_the_command_and_reads_back(kind):
+    """normalize -> create commands -> the daemon -> its status -> the same item: no command."""
+    spec = KINDS[kind]
+    for attr, item in _items_with_each_attribute(kind, spec):
+        wanted = spec.normalize(item, "config[0]")
+        text = " ".join(command.text() for command in spec.create_commands([wanted]))
+        if attr.written:
+            assert " %s=" % attr.name in text, (kind, attr.name, text)
+        if kind == "subscriptions":
+            continue  # 4.5.3 shows no subscription until a message arrives
+        client = InProcessClient()
+        if wanted.get("auth") not in (None, "DEFAULT"):
+            apply_commands(client, [Command.make("auth_add", ("name", wanted["auth"]), ("plugin", "none"))])
+        apply_commands(client, plan_for(client, kind, "merged", [wanted]).commands)
+        for state in ("merged", "replaced"):
+            assert [c.text() for c in plan_for(client, kind, state, [wanted]).commands] == [], (kind, attr.name, state)
+        gathered = plan_for(client, kind, "gathered", []).before
+        if attr.reported and (kind, attr.name) not in READ_BACK_AS_REPORTED:
+            assert [g.get(attr.name) for g in gathered] == [wanted[attr.name]], (kind, attr.name, gathered)

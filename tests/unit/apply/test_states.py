@@ -16,7 +16,7 @@ from ansible_collections.hpc.ldms.plugins.module_utils.apply.resources import (
     normalize_config,
     plan_for,
 )
-from ansible_collections.hpc.ldms.plugins.module_utils.render import objects
+from ansible_collections.hpc.ldms.plugins.module_utils.kinds.registry import KINDS
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "simulator"))
 import in_process  # noqa: E402
@@ -96,7 +96,7 @@ def test_replaced_sends_the_change_once(kind):
 @pytest.mark.parametrize("kind", sorted(CASES))
 def test_rendered_is_the_create_commands_offline(kind):
     item, create, _changed, _change = CASES[kind]
-    assert [c.text() for c in objects.create_commands(kind, normalize_config(kind, [item]))] == create
+    assert [c.text() for c in KINDS[kind].create_commands(normalize_config(kind, [item]))] == create
 
 
 @pytest.mark.parametrize("kind", sorted(CASES))
@@ -111,9 +111,9 @@ def test_gathered_fed_back_as_overridden_changes_nothing(kind):
 def test_deleted_and_overridden_respect_scope():
     client = InProcessClient()
     spare = dict(PRODUCER, name="spare")
-    client.send(objects.add_commands("producers", normalize_config("producers", [spare])[0])[0])
+    client.send(KINDS["producers"].add_commands(normalize_config("producers", [spare])[0])[0])
     other = dict(PRODUCER, name="other")
-    client.send(objects.add_commands("producers", normalize_config("producers", [other])[0])[0])
+    client.send(KINDS["producers"].add_commands(normalize_config("producers", [other])[0])[0])
     client.run("producers", "merged", [PRODUCER])
     assert client.run("producers", "overridden", [PRODUCER], scope="^sp") == ["prdcr_del name=spare"]
     assert client.run("producers", "overridden", [PRODUCER], scope="^sp") == []
@@ -144,7 +144,7 @@ def test_updater_membership_changes_on_the_stopped_updater():
 def test_stopped_sampler_is_started_without_reloading():
     client = InProcessClient()
     client.run("samplers", "merged", [SAMPLER])
-    client.send(objects.stop_command("samplers", normalize_config("samplers", [SAMPLER])[0])[0])
+    client.send(KINDS["samplers"].stop_commands(normalize_config("samplers", [SAMPLER])[0])[0])
     client.daemon.plugins["meminfo"]["stopped_at"] -= 60  # no sample for a minute
     assert client.run("samplers", "merged", [SAMPLER]) == ["start name=meminfo interval=1000000"]
     assert client.run("samplers", "merged", [SAMPLER]) == []
@@ -167,7 +167,7 @@ def test_changing_a_started_producer_is_refused_by_4_5_3_and_says_why(kind, item
     client.run(kind, "merged", [item])
     with pytest.raises(LdmsdError, match="cannot delete a producer that was ever started") as info:
         client.run(kind, "replaced", [changed])
-    stop = objects.stop_command(kind, normalize_config(kind, [item])[0])[0].text()
+    stop = KINDS[kind].stop_commands(normalize_config(kind, [item])[0])[0].text()
     assert info.value.applied == [stop, stop.replace("_stop", "_start")]
     # Started again as it was: the data keeps flowing.
     assert client.daemon.producers[item["name"]]["state"] != "STOPPED"

@@ -83,9 +83,10 @@ def test_producers_levels_and_peer_options():
     assert group.level == 1
     assert len(group.producers) == 10
     producer = group.producers[9]
-    assert (producer.name, producer.host, producer.port, producer.rail, producer.quota, producer.rx_rate) == \
+    assert (producer.name, producer.host, producer.port, producer.attrs["rail"], producer.attrs["quota"],
+            producer.attrs["rx_rate"]) == \
         ("sampler-10-411", "nid00010", 411, 2, 1000, 2000)
-    assert producer.reconnect == 20000000
+    assert producer.attrs["reconnect"] == 20000000
     assert group.updaters[0].name == "updtr_0" and group.updaters[0].mode == "pull"
 
 
@@ -262,7 +263,7 @@ def test_legacy_form_is_translated():
     group = cluster.samplers[0]
     assert group.plugins[0].plugin == "meminfo" and group.plugins[0].config == [{"schema": "meminfo", "perm": "0644"}]
     assert cluster.stores[0].plugin.plugin == "store_csv" and cluster.stores[0].flush == 10000000
-    assert cluster.aggregators[0].producers[0].quota == 5000
+    assert cluster.aggregators[0].producers[0].attrs["quota"] == 5000
     assert any("credits: renamed to quota" in w for w in cluster.warnings)
 
 
@@ -270,7 +271,7 @@ def test_every_prdcr_listen_entry_is_kept():
     data = base()
     data["aggregators"][0]["prdcr_listen"] = [{"name": "l1", "regex": "a.*"}, {"name": "l2", "regex": "b.*", "reconnect": "2s"}]
     group = build_cluster(data).aggregators[0]
-    assert [(l.name, l.regex, l.reconnect) for l in group.prdcr_listen] == [("l1", "a.*", None), ("l2", "b.*", 2000000)]
+    assert [(l.name, l.attrs.get("regex"), l.attrs.get("reconnect")) for l in group.prdcr_listen] == [("l1", "a.*", None), ("l2", "b.*", 2000000)]
 
 
 def test_aggregator_loop_is_an_error():

@@ -6,13 +6,13 @@ import tracemalloc
 
 import pytest
 
-from ansible_collections.hpc.ldms.plugins.module_utils.apply import resources
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster import hostlists
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.errors import ClusterError
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.loader import load_file, load_text
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.model import build_cluster
 from ansible_collections.hpc.ldms.plugins.module_utils.cluster.source import load_cluster
-from ansible_collections.hpc.ldms.plugins.module_utils.render import objects
+from ansible_collections.hpc.ldms.plugins.module_utils.kinds.base import Context
+from ansible_collections.hpc.ldms.plugins.module_utils.kinds.registry import KINDS
 from ansible_collections.hpc.ldms.plugins.module_utils.render.commands import Command
 from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import plan_cluster
 from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import render_to_dir
@@ -157,7 +157,7 @@ def test_updater_producer_hostlist_expands_to_exact_names():
     updater(data)["producers"] = "sampler-[1-3]-411"
     item = plan_cluster(build_cluster(data))["agg-1"].updaters[0]
     assert item["producers"] == ["^sampler-1-411$", "^sampler-2-411$", "^sampler-3-411$"]
-    lines = [c.text() for c in objects.add_commands("updaters", item)]
+    lines = [c.text() for c in KINDS["updaters"].add_commands(item)]
     assert "updtr_prdcr_add name=updtr_0 regex=^sampler-1-411$" in lines
     assert not any("[" in line for line in lines)
 
@@ -179,12 +179,12 @@ def test_expanded_updater_round_trips_with_no_change():
     """What ldmsd reports for the updater (matched producer names) equals what is wanted."""
     data = base()
     updater(data)["producers"] = ["sampler-[1-2]-411", "sampler-4-411"]
-    want = objects.normalize_item("updaters", plan_cluster(build_cluster(data))["agg-1"].updaters[0], "u")
+    want = KINDS["updaters"].normalize(plan_cluster(build_cluster(data))["agg-1"].updaters[0], "u")
     producer_names = ["sampler-%d-411" % n for n in range(1, 11)]
     # A gathered updater: its producers as exact names, the matched list as 4.5.3 reports it.
     have = {"item": dict(want, producers=["^%s$" % n for n in ("sampler-1-411", "sampler-2-411", "sampler-4-411")]),
             "matched": ["sampler-1-411", "sampler-2-411", "sampler-4-411"]}
-    assert resources.differing_keys("updaters", want, have, False, producer_names) == []
+    assert KINDS["updaters"].differing_keys(want, have, False, Context(producer_names=producer_names)) == []
 
 
 # -- resource-module items are checked like the file ---------------------------
@@ -207,7 +207,7 @@ def test_expanded_updater_round_trips_with_no_change():
 ])
 def test_module_items_are_checked(kind, item, expected):
     with pytest.raises(ClusterError) as info:
-        objects.normalize_item(kind, item, "s")
+        KINDS[kind].normalize(item, "s")
     assert str(info.value).startswith(expected)
 
 
