@@ -69,7 +69,7 @@ def test_an_attribute_added_to_a_kind_reaches_every_layer(monkeypatch):
     plan = plan_cluster(build_cluster(data))["agg-1"]
     assert plan.producers[0]["tx_rate"] == 4096
     assert "prdcr_add name=sampler-1-411 host=nid00001 port=411 xprt=sock type=active reconnect=20000000 " \
-           "tx_rate=4096\n" in daemon_config_text(plan)
+           "tx_rate=4096\n" in daemon_config_text(plan, "cluster.yaml")
     # The resource module: its items and their docs.
     item = {"name": "n1", "host": "h", "port": 1, "reconnect": "1s", "tx_rate": "7"}
     assert KINDS["producers"].add_commands(KINDS["producers"].normalize(item, "config[0]"))[0].text() == \
