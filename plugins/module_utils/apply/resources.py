@@ -57,12 +57,18 @@ def config_text(kind: str, items: List[dict]) -> str:
 
 
 def normalize_config(kind: str, config: List[dict]) -> List[dict]:
-    items = []
+    """The items, checked; one object named twice is refused (ldmsd would refuse the second add)."""
+    items, seen = [], {}
     for index, item in enumerate(config or []):
         try:
             items.append(KINDS[kind].normalize(item, "config[%d]" % index))
         except ClusterError as exc:
             raise LdmsdError(str(exc))
+        identity = KINDS[kind].identity(items[-1])
+        if identity in seen:
+            where = "config[%d]%s" % (index, ".name" if "name" in items[-1] else "")
+            raise LdmsdError("%s: %r is already config[%d]; each object is given once" % (where, identity, seen[identity]))
+        seen[identity] = index
     return items
 
 

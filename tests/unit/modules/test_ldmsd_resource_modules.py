@@ -314,7 +314,6 @@ def test_changing_a_started_producer_restarts_it_and_says_why(ldmsd):
     assert run_module(case.main, args_for(ldmsd, [PRODUCER]))["commands"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="duplicate names in config are sent, and ldmsd refuses the second add (EEXIST)")
 @pytest.mark.parametrize("case", OBSERVABLE, ids=[c.name for c in OBSERVABLE])
 def test_duplicate_names_in_config_are_refused_before_sending(ldmsd, case):
     result = fail_module(case.main, args_for(ldmsd, [case.item, case.item]))
