@@ -19,7 +19,6 @@ from ansible_collections.hpc.ldms.plugins.module_utils.render.commands import Co
 from ansible_collections.hpc.ldms.plugins.module_utils.render.daemon_plan import DaemonPlan, auth_command
 
 
-
 def source_label(source: str) -> str:
     """The cluster file as the header names it: its absolute path, on one printable line."""
     path = os.path.abspath(source)
