@@ -140,6 +140,8 @@ from ansible_collections.hpc.ldms.plugins.module_utils.render.plan_cache import 
 from ansible_collections.hpc.ldms.plugins.module_utils.render.writer import collector_paused
 
 display = Display()
+TOP_LEVEL_KEY = re.compile(rb"^([A-Za-z_]+)[ \t]*:", re.M)
+PLUGIN_KEY = re.compile(rb"^plugin[ \t]*:[ \t]*['\"]?(hpc\.ldms\.)?cluster['\"]?[ \t]*(#.*)?$", re.M)
 NAME = "hpc.ldms.cluster"
 # Computed when a task reads it: planning every daemon of a large cluster up
 # front would cost every playbook seconds, whether it needs the plans or not.
@@ -178,7 +180,20 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
     NAME = NAME
 
     def verify_file(self, path):
-        return super().verify_file(path) and path.endswith((".yml", ".yaml"))
+        """A YAML file, unless it is plainly another inventory: Ansible's YAML form (a top-level
+        ``all:``) or another plugin's file, with no ``daemons:``. Any other file is read, so that
+        a broken cluster file gets this plugin's error."""
+        if not (super().verify_file(path) and path.endswith((".yml", ".yaml"))):
+            return False
+        try:
+            with open(path, "rb") as stream:
+                text = stream.read()
+        except OSError:
+            return True  # parse() says what is wrong
+        keys = set(TOP_LEVEL_KEY.findall(text))
+        if b"daemons" in keys:
+            return True
+        return b"all" not in keys and (b"plugin" not in keys or PLUGIN_KEY.search(text) is not None)
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)

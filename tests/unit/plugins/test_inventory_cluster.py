@@ -235,3 +235,25 @@ def test_unusable_saved_state_is_reported(tmp_path, capsys):
     load(inline(tmp_path, options="state_dir: %s\n" % state_dir))
     warnings = " ".join(capsys.readouterr().err.split())
     assert "reconcile-state.json" in warnings and "not a mapping of producer to aggregator" in warnings
+
+
+@pytest.mark.parametrize("text, claimed", [
+    (CLUSTER, True),  # without the plugin key: parse() says it is missing
+    ("plugin: hpc.ldms.cluster\n" + CLUSTER, True),
+    ("plugin: cluster  # short name\n" + CLUSTER, True),
+    ("damons:\n  - names: a\n", True),  # misspelt: this plugin's error names the key
+    ("# Molecule managed\n---\nall:\n  hosts:\n    x: {}\n", False),  # Ansible's YAML inventory
+    ("plugin: amazon.aws.aws_ec2\nregions: [x]\n", False),  # another plugin's file
+])
+def test_verify_file_leaves_other_inventories_to_their_plugins(tmp_path, text, claimed):
+    path = tmp_path / "source.yml"
+    path.write_text(text)
+    assert inventory_loader.get("hpc.ldms.cluster").verify_file(str(path)) is claimed
+
+
+def test_a_directory_with_a_cluster_file_and_a_yaml_inventory_loads_both(tmp_path):
+    inline(tmp_path, name="cluster.yaml")
+    (tmp_path / "hosts.yml").write_text("all:\n  hosts:\n    cluster-mgmt: {ansible_connection: local}\n")
+    inventory, _variables, _loader = load(str(tmp_path))
+    assert "cluster-mgmt" in [host.name for host in inventory.get_hosts()]
+    assert sorted(members(inventory, "ldms_samplers")) == SAMPLERS
