@@ -31,6 +31,7 @@ class LoadedCluster:
         self.source = source
         self.cluster = cluster
         self._planner: Optional[Planner] = None
+        self._boot_planner: Optional[Planner] = None
         self._plan_vars: Dict[str, dict] = {}
         self._saved: Dict[str, Dict[str, str]] = {}
 
@@ -39,6 +40,7 @@ class LoadedCluster:
         if saved != self._saved:
             self._saved = saved
             self._planner = None
+            self._boot_planner = None
             self._plan_vars = {}
 
     def prepare(self):
@@ -52,10 +54,25 @@ class LoadedCluster:
         return self._planner
 
     def plan_vars(self, daemon: str) -> dict:
-        """A daemon's plan in host-variable form: groups, prelude lines and runtime objects."""
+        """A daemon's plan in host-variable form: groups, prelude lines and runtime objects.
+
+        With a saved assignment that moved producers to or from this daemon,
+        ``boot`` is the plan its config file is written from: the cluster
+        file's own balance. The file then stays as it is when the reconcile
+        moves producers (site.yml after a failover changes nothing), while
+        the live objects follow the saved assignment. A daemon restarted
+        from it is brought back to the assignment by the next reconcile.
+        """
         found = self._plan_vars.get(daemon)
         if found is None:
-            found = self._plan_vars[daemon] = plan_vars(self.planner.plan(daemon))
+            found = plan_vars(self.planner.plan(daemon))
+            if self._saved and found["groups"]:  # an aggregator
+                if self._boot_planner is None:
+                    self._boot_planner = Planner(self.cluster, group_assignments(self.cluster))
+                boot = plan_vars(self._boot_planner.plan(daemon))
+                if boot["objects"]["producers"] != found["objects"]["producers"]:
+                    found["boot"] = boot
+            self._plan_vars[daemon] = found
         return found
 
 

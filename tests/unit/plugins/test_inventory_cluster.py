@@ -208,6 +208,20 @@ def test_saved_assignment_chooses_the_producers(tmp_path, monkeypatch, how):
         "samp-1-ep", "samp-2-ep", "samp-3-ep", "samp-4-ep"]
 
 
+def test_config_files_keep_the_cluster_files_balance_under_a_saved_assignment(tmp_path, monkeypatch):
+    """The file (boot) stays as first deployed; only the live objects follow the reconcile."""
+    monkeypatch.delenv("HPC_LDMS_STATE_DIR", raising=False)
+    (tmp_path / "empty").mkdir()
+    fresh = load(inline(tmp_path, options="state_dir: %s\n" % (tmp_path / "empty"), name="fresh.yaml"))
+    saved = load(inline(tmp_path, options="state_dir: %s\n" % saved_state_dir(tmp_path)))
+    for name in ("l1-1", "l1-2"):
+        static, moved = plan_of(*fresh, name), plan_of(*saved, name)
+        assert "boot" not in static
+        assert producer_names(moved["boot"]) == producer_names(static) != producer_names(moved)
+        assert moved["boot"]["prelude"] == moved["prelude"]
+    assert "boot" not in plan_of(*saved, "samp-1")  # nothing moved there
+
+
 def test_without_saved_state_the_fresh_balance_is_used(tmp_path, monkeypatch):
     monkeypatch.delenv("HPC_LDMS_STATE_DIR", raising=False)
     (tmp_path / "empty").mkdir()
