@@ -66,7 +66,7 @@ class ActionModule(ActionBase):
                 loaded = loaded_cluster(args["src"])
                 source, cluster = loaded.source, loaded.cluster
                 progress.say("%d daemons loaded from %s" % (len(cluster.daemons), source))
-                planner = loaded.planner
+                planner = loaded.boot_planner  # files keep the cluster file's balance, as the ldmsd role writes them
             progress.say("%d aggregator groups balanced" % len(cluster.aggregators))
             # In check mode the texts of the files shown stay in memory, to compare with those on disk.
             check_diff = self._task.check_mode and self._task.diff

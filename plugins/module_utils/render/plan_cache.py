@@ -53,6 +53,15 @@ class LoadedCluster:
         self.prepare()
         return self._planner
 
+    @property
+    def boot_planner(self) -> Planner:
+        """Plans by the cluster file's own balance: what config files are written from."""
+        if not self._saved:
+            return self.planner
+        if self._boot_planner is None:
+            self._boot_planner = Planner(self.cluster, group_assignments(self.cluster))
+        return self._boot_planner
+
     def plan_vars(self, daemon: str) -> dict:
         """A daemon's plan in host-variable form: groups, prelude lines and runtime objects.
 
@@ -67,9 +76,7 @@ class LoadedCluster:
         if found is None:
             found = plan_vars(self.planner.plan(daemon))
             if self._saved and found["groups"]:  # an aggregator
-                if self._boot_planner is None:
-                    self._boot_planner = Planner(self.cluster, group_assignments(self.cluster))
-                boot = plan_vars(self._boot_planner.plan(daemon))
+                boot = plan_vars(self.boot_planner.plan(daemon))
                 if boot["objects"]["producers"] != found["objects"]["producers"]:
                     found["boot"] = boot
             self._plan_vars[daemon] = found

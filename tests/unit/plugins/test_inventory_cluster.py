@@ -271,3 +271,17 @@ def test_a_directory_with_a_cluster_file_and_a_yaml_inventory_loads_both(tmp_pat
     inventory, _variables, _loader = load(str(tmp_path))
     assert "cluster-mgmt" in [host.name for host in inventory.get_hosts()]
     assert sorted(members(inventory, "ldms_samplers")) == SAMPLERS
+
+
+def test_render_writes_the_cluster_files_balance_under_a_saved_assignment(tmp_path, monkeypatch):
+    """hpc.ldms.render and the ldmsd role write the same files, whatever the reconcile moved."""
+    from ansible_collections.hpc.ldms.plugins.module_utils.render.config_file import daemon_config_text
+    from ansible_collections.hpc.ldms.plugins.module_utils.render.plan_cache import loaded_cluster
+
+    monkeypatch.delenv("HPC_LDMS_STATE_DIR", raising=False)
+    path = inline(tmp_path)
+    loaded = loaded_cluster(path)
+    static = {name: daemon_config_text(loaded.planner.plan(name), path) for name in ("l1-1", "l1-2")}
+    loaded.use_assignments(SAVED_STATE["assignments"])
+    assert loaded.planner.plan("l1-1").producers == []  # the live plan follows the reconcile
+    assert {name: daemon_config_text(loaded.boot_planner.plan(name), path) for name in static} == static
