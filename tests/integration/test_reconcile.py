@@ -401,6 +401,8 @@ def test_bare_daemons_with_an_explicit_auth_domain(tmp_path, domain):
         first = cluster.reconcile()
         assert first["errors"] == [] and first["missing_sets"] == [], (first["errors"], first["missing_sets"])
         added = [c for c in first["commands"]["l1-1"] if c.startswith("auth_add")]
+        for sampler in SAMPLERS:  # its config file's COMPID, set before the plugin config that reads it
+            assert first["commands"][sampler][0].startswith("env COMPID="), first["commands"][sampler]
         if domain == "DEFAULT":
             assert added == []  # the daemon's own domain, from -a
         else:

@@ -247,6 +247,10 @@ class Reconciler:
                         if instance in facts and instance not in touched and instance in applied_configs \
                                 and applied_configs[instance] != config_digest(item):
                             commands += KINDS[kind].change_commands(item, facts[instance], ["config"], Context())
+                    if not facts and commands:
+                        # Found with no plugin loaded (started bare): its config file's env lines
+                        # first, so that ${COMPID} and the like expand as they would there.
+                        commands = [command for command in plan.startup if command.verb == "env"] + commands
                 self.send(client, commands, outcome)
             if empty:
                 self.send(client, self.listeners(plan, outcome), outcome)
