@@ -6,19 +6,17 @@ would, and checks what it returns and what the daemon received.
 
 import importlib
 import os
+import sys
 
 import pytest
 
 from utils import fail_module, run_module
 
+# One example item per kind, shared with the engine's tests.
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "apply"))
+from test_states import ADVERTISER, LISTENER, POLICY, PRODUCER, SAMPLER, UPDATER  # noqa: E402
+
 MODULES = "ansible_collections.hpc.ldms.plugins.modules."
-PRODUCER = {"name": "n1", "host": "127.0.0.1", "port": 1, "reconnect": "20s"}
-UPDATER = {"name": "u1", "interval": "1s", "offset": "100ms", "producers": ["^n"]}
-SAMPLER = {"name": "meminfo", "interval": "1s", "config": {"producer": "n1", "instance": "n1/meminfo"}}
-POLICY = {"name": "p1", "plugin": "csv", "container": "c", "schema": "meminfo", "producers": ["^n"],
-          "plugin_config": {"plugin": "store_csv", "path": "/tmp/csv"}}
-ADVERTISER = {"name": "a1", "host": "127.0.0.1", "port": 1, "reconnect": "2s"}
-LISTENER = {"name": "l1", "regex": "^node-", "reconnect": "2s"}
 SUBSCRIPTION = {"stream": "kokkos", "regex": "^n"}
 
 
