@@ -5,6 +5,8 @@ import os
 import sys
 import tempfile
 
+import pytest
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -24,3 +26,13 @@ def _collection_root():
 COLLECTION_ROOT = _collection_root()
 if COLLECTION_ROOT not in sys.path:
     sys.path.insert(0, COLLECTION_ROOT)
+
+
+@pytest.fixture(autouse=True)
+def _end_in_process_producers():
+    """A simulated daemon run in this process outlives its test: end its producers' loops, or they poll for the rest of the run."""
+    yield
+    simulator = sys.modules.get("ldmsd_sim")
+    if simulator is not None:
+        for daemon in list(simulator.Daemon.live):
+            daemon.stop_producers()

@@ -9,7 +9,7 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "simulator"))
-from harness import LDMSD, PREFIX, free_ports, ldms_env  # noqa: E402
+from harness import LDMSD, PREFIX, free_ports, ldms_env, wait_listening  # noqa: E402
 
 from ansible_collections.hpc.ldms.plugins.module_utils.apply import resources  # noqa: E402
 from ansible_collections.hpc.ldms.plugins.module_utils.apply.client import LdmsdClient  # noqa: E402
@@ -85,7 +85,8 @@ def cluster(tmp_path):
     daemons = [subprocess.Popen([LDMSD, "-F", "-x", "sock:%d" % port, "-l", str(tmp_path / ("%s.log" % role))],
                                 env=env, stdin=subprocess.DEVNULL)
                for role, port in (("samp", samp), ("agg", agg), ("top", top))]
-    time.sleep(1.5)
+    for daemon, port in zip(daemons, (samp, agg, top)):
+        wait_listening(port, daemon)
     collections = tmp_path / "collections" / "ansible_collections" / "hpc"
     collections.mkdir(parents=True)
     os.symlink(REPO, collections / "ldms")

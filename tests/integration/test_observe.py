@@ -121,9 +121,7 @@ def failover(tmp_path_factory):
     metrics = textfiles / "hpc_ldms.prom"
     tools, why = debian_tools("promtool", "prometheus", "prometheus-node-exporter")
     result = {"cluster": cluster, "metrics": metrics, "tools": tools, "why": why, "monitoring": None}
-    for name in SAMPLERS + L1 + ["l2"]:
-        cluster.start(name)
-    time.sleep(1.5)
+    cluster.start(*SAMPLERS, *L1, "l2")
     monitoring = None
     try:
         result["first"] = cluster.reconcile("-e", "ldms_metrics_file=%s" % metrics)

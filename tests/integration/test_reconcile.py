@@ -17,7 +17,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "simulator"))
 sys.path.insert(0, os.path.dirname(__file__))
 from etcd_cluster import EtcdCluster, wait_for_quorum  # noqa: E402
-from harness import LDMSD, PREFIX, free_ports, ldms_env  # noqa: E402
+from harness import LDMSD, PREFIX, free_ports, ldms_env, wait_listening  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.dirname(sys.executable)
@@ -80,16 +80,19 @@ class Cluster:
             l2=self.ports["l2"], interval=interval, csv=self.tmp / "csv",
             auth=", auth: %s" % json.dumps(self.auth) if self.auth else ""))
 
-    def start(self, name):
-        """ldmsd with nothing but a listener (and the default domain of the endpoints' plugin)."""
+    def start(self, *names):
+        """ldmsd with nothing but a listener (and the default domain of the endpoints' plugin), once listening."""
         auth = []
         if self.auth:
             conf = self.auth.get("conf") or {}
             options = conf.items() if isinstance(conf, dict) else [("conf", conf)]
             auth = ["-a", self.auth["plugin"]] + [arg for key, value in options for arg in ("-A", "%s=%s" % (key, value))]
-        self.processes[name] = subprocess.Popen(
-            [LDMSD, "-F", "-x", "sock:%d" % self.ports[name], "-l", str(self.tmp / ("%s.log" % name))] + auth,
-            env=self.env, stdin=subprocess.DEVNULL)
+        for name in names:
+            self.processes[name] = subprocess.Popen(
+                [LDMSD, "-F", "-x", "sock:%d" % self.ports[name], "-l", str(self.tmp / ("%s.log" % name))] + auth,
+                env=self.env, stdin=subprocess.DEVNULL)
+        for name in names:
+            wait_listening(self.ports[name], self.processes[name])
 
     def kill(self, name):
         process = self.processes.pop(name)
@@ -143,9 +146,7 @@ class Cluster:
 @pytest.fixture()
 def cluster(tmp_path):
     cluster = Cluster(tmp_path)
-    for name in SAMPLERS + L1 + ["l2"]:
-        cluster.start(name)
-    time.sleep(1.5)
+    cluster.start(*SAMPLERS, *L1, "l2")
     yield cluster
     cluster.stop()
 
@@ -187,7 +188,6 @@ def test_converge_failover_return_and_no_op(cluster):
 
     # 3. The L1 comes back bare: it is reconfigured, loads even out, nothing held twice.
     cluster.start(victim)
-    time.sleep(1.5)
     third = cluster.reconcile("-e", "ldms_dead_after=1")
     assert third["dead"] == [] and victim in third["reconfigured"]
     assert "l2" not in third["commands"], third["commands"]  # it reconnected by itself
@@ -229,7 +229,6 @@ def test_restarted_sampler_is_reconfigured_and_interval_edit_restarts_only_that_
         ("samp-3/meminfo1", "samp-3", "sampler down")]
     assert "cannot reach" in down["missing_sets"][0]["detail"]
     cluster.start("samp-3")
-    time.sleep(1.5)
     back = cluster.reconcile()
     assert back["reconfigured"] == ["samp-3"] and back["missing_sets"] == []
     cluster.write(interval="2s")
@@ -394,9 +393,7 @@ def test_bare_daemons_with_an_explicit_auth_domain(tmp_path, domain):
         secret.chmod(0o600)
         auth.update(name="site-ovis", conf=str(secret))
     cluster = Cluster(tmp_path, auth=auth)
-    for name in SAMPLERS + L1 + ["l2"]:
-        cluster.start(name)
-    time.sleep(1.5)
+    cluster.start(*SAMPLERS, *L1, "l2")
     try:
         first = cluster.reconcile()
         assert first["errors"] == [] and first["missing_sets"] == [], (first["errors"], first["missing_sets"])

@@ -9,6 +9,7 @@ import glob
 import os
 import socket
 import sys
+import time
 
 from ansible_collections.hpc.ldms.plugins.module_utils.deploy.process import ldms_runtime_env
 
@@ -45,3 +46,18 @@ def free_ports(count):
     for sock in sockets:
         sock.close()
     return ports
+
+
+def wait_listening(port, process=None, timeout=60.0):
+    """Returns once something accepts on 127.0.0.1:port: a fixed pause is too short on a loaded machine."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process is not None and process.poll() is not None:
+            raise AssertionError("ldmsd for port %d exited with %s before it listened" % (port, process.returncode))
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError("nothing listens on 127.0.0.1:%d after %.0f s" % (port, timeout))
+            time.sleep(0.1)

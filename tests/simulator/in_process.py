@@ -33,6 +33,7 @@ class InProcessClient(LdmsdClient):
     def __init__(self, daemon=None, name="agg"):
         super().__init__(port=0, host="in-process", ldms_prefix=PREFIX)
         self.daemon = daemon or ldmsd_sim.Daemon(name, "none", None)
+        self.daemon.connects = False  # its peers are names in a test: nothing to reach, no packet to send
 
     def connect(self):
         if self.comm is None:

@@ -24,6 +24,7 @@ import socketserver
 import sys
 import threading
 import time
+import weakref
 
 SAMPLERS = {"meminfo", "vmstat", "procstat", "loadavg", "jobid", "dstat", "procnetdev", "filesingle",
             "lustre_client", "procdiskstats", "sysclassib", "edac", "procnfs", "slurm_sampler"}
@@ -44,7 +45,11 @@ def time_us(text):
 
 
 class Daemon:
+    # The daemons of this process, for tests that run them in-process and must end their producers' loops.
+    live = weakref.WeakSet()
+
     def __init__(self, name, auth, log):
+        Daemon.live.add(self)
         self.name, self.auth, self.log_path = name, auth, log
         self.plugins, self.producers, self.updaters, self.strgps = {}, {}, {}, {}
         self.visible = {}  # producer name -> {inst: schema}
@@ -58,6 +63,12 @@ class Daemon:
         self.from_api = False
         self.exit_code = None
         self.config_log = None  # (bits, path) of -L / option --log_config
+        self.connects = True  # False: started producers stay CONNECTING, no thread reaches out
+
+    def stop_producers(self):
+        """Ends every producer's connect loop, as a daemon's exit does."""
+        with LOCK:
+            self.producers.clear()
 
     def set_config_log(self, value):
         """ldmsd's -L INT:PATH: bit 2 logs each successful change, bit 32 prefixes the epoch."""
@@ -270,7 +281,8 @@ class Daemon:
         producer["state"] = "CONNECTING"
         producer["generation"] += 1
         producer["started"] = True  # 4.5.3's prdcr_start takes a reference that prdcr_stop never drops
-        threading.Thread(target=self.connect_loop, args=(attrs["name"], producer["generation"]), daemon=True).start()
+        if self.connects:
+            threading.Thread(target=self.connect_loop, args=(attrs["name"], producer["generation"]), daemon=True).start()
         self.log("producer %s: CONNECTING" % attrs["name"])
         return 0, None
 
@@ -747,6 +759,7 @@ def serve(daemon, ports):
     class Server(socketserver.ThreadingTCPServer):
         allow_reuse_address = True
         daemon_threads = True
+        request_queue_size = 1024  # ldmsd's sock transport listens with this backlog (socketserver's is 5)
 
     servers = []
     for host, port in ports:
@@ -774,7 +787,7 @@ def serve_many(spec_path):
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", int(entry["port"])))
-        listener.listen(128)
+        listener.listen(1024)
         listener.setblocking(False)
         selector.register(listener, selectors.EVENT_READ, daemon)
         listeners[daemon] = listener

@@ -10,7 +10,7 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import LDMSD, PREFIX, free_ports, ldms_env  # noqa: E402
+from harness import LDMSD, PREFIX, free_ports, ldms_env, wait_listening  # noqa: E402
 
 from ansible_collections.hpc.ldms.plugins.module_utils.apply.client import LdmsdClient, LdmsdError  # noqa: E402
 
@@ -43,7 +43,8 @@ def pair(tmp_path):
                                 "-l", str(tmp_path / "samp.log")], env=env, stdin=subprocess.DEVNULL)
     aggregator = subprocess.Popen([LDMSD, "-F", "-x", "sock:%d" % agg, "-l", str(tmp_path / "agg.log")], env=env,
                                   stdin=subprocess.DEVNULL)
-    time.sleep(1.5)
+    wait_listening(samp, sampler)
+    wait_listening(agg, aggregator)
     client = LdmsdClient(agg, host="127.0.0.1", ldms_prefix=PREFIX)
     yield {"client": client, "samp": samp, "sampler": sampler}
     client.close()
