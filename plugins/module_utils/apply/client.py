@@ -24,6 +24,7 @@ from typing import Iterable, List, Optional, Tuple
 from ansible_collections.hpc.ldms.plugins.module_utils.render.commands import Command
 
 DEFAULT_PREFIX = "/opt/ovis"
+DEFAULT_TIMEOUT = 5.0  # seconds to connect and for each reply
 ENOSYS = 38  # "not implemented"
 # Attributes ldmsd takes inside the free-form string attribute, not by id.
 _STRING_VERBS = ("config", "env")
@@ -34,7 +35,7 @@ CONNECTION_ARGSPEC = {
     "xprt": {"type": "str", "default": "sock"},
     "auth": {"type": "str", "default": "none"},
     "auth_opts": {"type": "dict"},
-    "timeout": {"type": "float", "default": 5.0},
+    "timeout": {"type": "float", "default": DEFAULT_TIMEOUT},
     "ldms_prefix": {"type": "path"},
 }
 
@@ -87,7 +88,7 @@ class LdmsdClient:
     """Requests to one ldmsd: ``request(verb, attrs) -> (errcode, reply)``."""
 
     def __init__(self, port: int, host: str = "localhost", xprt: str = "sock", auth: str = "none",
-                 auth_opts: Optional[dict] = None, timeout: float = 5.0, ldms_prefix: Optional[str] = None):
+                 auth_opts: Optional[dict] = None, timeout: float = DEFAULT_TIMEOUT, ldms_prefix: Optional[str] = None):
         self.host, self.port, self.xprt = host, port, xprt
         self.auth, self.auth_opts, self.timeout = auth, auth_opts, timeout
         self.module = load_communicator(ldms_prefix)
@@ -100,7 +101,7 @@ class LdmsdClient:
             raise LdmsdError("port is required to reach ldmsd")
         return cls(port=params["port"], host=params.get("host") or "localhost", xprt=params.get("xprt") or "sock",
                    auth=params.get("auth") or "none", auth_opts=params.get("auth_opts"),
-                   timeout=params.get("timeout") or 5.0, ldms_prefix=params.get("ldms_prefix"))
+                   timeout=params.get("timeout") or DEFAULT_TIMEOUT, ldms_prefix=params.get("ldms_prefix"))
 
     def where(self) -> str:
         return "%s:%s (xprt %s, auth %s)" % (self.host, self.port, self.xprt, self.auth)

@@ -8,10 +8,12 @@ Playbooks and roles pass a setting only when the user set one.
 
 from __future__ import annotations
 
+from ansible_collections.hpc.ldms.plugins.module_utils.apply.client import DEFAULT_TIMEOUT
+
 DEFAULTS = {
     "state_dir": "/var/lib/hpc-ldms",
     "dead_after": 2,
-    "timeout": 5.0,
+    "timeout": DEFAULT_TIMEOUT,  # the client's: one probe is one connection
     "workers": 64,
     # Spent only while sets are missing: after a deploy or a failover, producers reconnect and updaters pull.
     "settle": 30.0,
