@@ -268,7 +268,7 @@ def main():
                               lock_ttl=params["etcd_lock_ttl"], timeout=params["timeout"])
         else:
             store = FileState(params["state_dir"], lock_wait=params["lock_wait"])
-        with store.locked():
+        with store.locked(check=module.check_mode):
             state = store.load(check=module.check_mode)
             report = Reconciler(cluster, state, options).run()
             report["state_discarded"] = store.discarded

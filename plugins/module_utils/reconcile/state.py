@@ -129,11 +129,19 @@ class FileState:
         self.discarded: Optional[dict] = None
 
     @contextlib.contextmanager
-    def locked(self) -> Iterator[None]:
-        """Hold the run lock; wait up to ``lock_wait`` seconds, then raise StateBusy."""
-        os.makedirs(self.directory, exist_ok=True)
+    def locked(self, check: bool = False) -> Iterator[None]:
+        """Hold the run lock; wait up to ``lock_wait`` seconds, then raise StateBusy.
+
+        In check mode nothing is created or written: with no lock file yet, no run holds it.
+        """
+        path = os.path.join(self.directory, LOCK_FILE)
+        if check and not os.path.lexists(path):
+            yield
+            return
+        if not check:
+            os.makedirs(self.directory, exist_ok=True)
         # O_NOFOLLOW: the pid written below must never land in a file a link points at.
-        descriptor = os.open(os.path.join(self.directory, LOCK_FILE), os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, 0o600)
+        descriptor = os.open(path, os.O_RDWR | os.O_NOFOLLOW | (0 if check else os.O_CREAT), 0o600)
         try:
             deadline = time.monotonic() + self.lock_wait
             while True:
@@ -146,8 +154,9 @@ class FileState:
                     if time.monotonic() >= deadline:
                         raise StateBusy("another reconcile holds %s" % os.path.join(self.directory, LOCK_FILE))
                     time.sleep(0.2)
-            os.ftruncate(descriptor, 0)
-            os.write(descriptor, ("%d\n" % os.getpid()).encode())
+            if not check:
+                os.ftruncate(descriptor, 0)
+                os.write(descriptor, ("%d\n" % os.getpid()).encode())
             yield
         finally:
             os.close(descriptor)  # also drops the lock
@@ -244,7 +253,8 @@ class EtcdState:
         raise NoQuorum("etcd has no quorum or cannot be reached, so nothing was changed (%s)" % "; ".join(problems))
 
     @contextlib.contextmanager
-    def locked(self) -> Iterator[None]:
+    def locked(self, check: bool = False) -> Iterator[None]:  # pylint: disable=unused-argument
+        """As FileState.locked; in check mode too, as the lease lock is no state and expires on its own."""
         from etcd3gw import exceptions
 
         self.client = self._connect()

@@ -183,9 +183,26 @@ def test_reconcile_check_mode_sends_nothing_and_writes_nothing(small_cluster):
     result = run_module(ldms_reconcile.main, small_cluster["args"], check_mode=True)
     assert result["changed"] and not result["skipped"]
     assert small_cluster["samp"].changes() == [] and small_cluster["agg"].changes() == []
-    # Only the run lock, which a check run holds too: no state, no report.
+    # Not even the state directory or its lock file: no run could hold a lock that does not exist.
     state_dir = small_cluster["args"]["state_dir"]
-    assert os.listdir(state_dir) == ["reconcile.lock"]
+    assert not os.path.exists(state_dir)
+
+
+def test_reconcile_check_mode_after_a_run_leaves_every_file_as_it_was(small_cluster):
+    run_module(ldms_reconcile.main, small_cluster["args"])
+    state_dir = small_cluster["args"]["state_dir"]
+
+    def files():
+        return {name: open(os.path.join(state_dir, name), "rb").read() for name in sorted(os.listdir(state_dir))}
+
+    before = files()
+    assert "reconcile.lock" in before and "reconcile-report.json" in before
+    # Something to do, which check mode only predicts.
+    assert small_cluster["agg"].daemon.handle("prdcr_stop", {"name": "samp-1-ep"}) == (0, None)
+    predicted = run_module(ldms_reconcile.main, small_cluster["args"], check_mode=True)
+    assert predicted["changed"] and not predicted["skipped"]
+    assert "prdcr_start name=samp-1-ep" in predicted["commands"]["agg-1"], predicted["commands"]
+    assert files() == before
 
 
 def test_reconcile_configures_then_changes_nothing(small_cluster):

@@ -7,7 +7,9 @@ import pytest
 
 from ansible_collections.hpc.ldms.plugins.module_utils.reconcile.state import (
     EMPTY_STATE,
+    LOCK_FILE,
     FileState,
+    StateBusy,
     StateError,
     state_problems,
     write_json_atomically,
@@ -118,3 +120,22 @@ def test_two_unusable_states_in_one_second_are_both_kept(tmp_path):
         store.load()
         kept.append(store.discarded["kept_as"])
     assert len(set(kept)) == 3 and [open(path).read() for path in kept] == ["[]", "null", "42"]
+
+
+def test_check_mode_creates_no_directory_and_no_lock(tmp_path):
+    store = FileState(str(tmp_path / "state"))
+    with store.locked(check=True):
+        assert store.load(check=True) == EMPTY_STATE
+    assert not (tmp_path / "state").exists()
+
+
+def test_check_mode_waits_for_a_run_holding_the_lock_and_writes_no_pid(tmp_path):
+    with FileState(str(tmp_path)).locked():
+        pid = (tmp_path / LOCK_FILE).read_text()
+        with pytest.raises(StateBusy):
+            with FileState(str(tmp_path), lock_wait=0.3).locked(check=True):
+                pass
+    (tmp_path / LOCK_FILE).write_text("4242\n")
+    with FileState(str(tmp_path)).locked(check=True):
+        pass
+    assert pid == "%d\n" % os.getpid() and (tmp_path / LOCK_FILE).read_text() == "4242\n"
