@@ -24,14 +24,14 @@ import pytest
 import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "simulator"))
-from harness import free_ports  # noqa: E402
+from harness import PREFIX, free_ports  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.dirname(sys.executable)
 ROLE = os.path.join(REPO, "roles", "maestro")
 PODMAN = shutil.which("podman")
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
-LDMS_PREFIX = "/opt/ovis"
+LDMS_PREFIX = PREFIX  # real LDMS when installed, the simulator otherwise
 # The package's service runs etcd as user etcd; without root the data belongs to whoever runs the test.
 ETCD_USER = "etcd" if os.geteuid() == 0 else getpass.getuser()
 ROLE_PACKAGES = ["ansible-core", "PyYAML", "python-hostlist", "jmespath", "etcd3gw", "prometheus-client"]

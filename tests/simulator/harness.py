@@ -34,7 +34,8 @@ def ldms_env():
     env.setdefault("LDMS_SIMULATOR_PYTHON", sys.executable)
     site = glob.glob(os.path.join(PREFIX, "lib*", "python3*", "site-packages"))
     env.update(ldms_runtime_env(PREFIX))
-    env.update(PATH="%s/sbin:%s/bin:%s" % (PREFIX, PREFIX, env["PATH"]), PYTHONPATH=":".join(site))
+    # LDMS_PREFIX too: the modules and the reconcile must talk through the same LDMS as the daemons run.
+    env.update(PATH="%s/sbin:%s/bin:%s" % (PREFIX, PREFIX, env["PATH"]), PYTHONPATH=":".join(site), LDMS_PREFIX=PREFIX)
     return env
 
 
