@@ -28,11 +28,25 @@ if COLLECTION_ROOT not in sys.path:
     sys.path.insert(0, COLLECTION_ROOT)
 
 
+SIMULATOR_SITE = os.path.join(REPO, "tests", "simulator", "prefix", "lib", "python3", "site-packages")
+
+
 @pytest.fixture(autouse=True)
-def _end_in_process_producers():
-    """A simulated daemon run in this process outlives its test: end its producers' loops, or they poll for the rest of the run."""
+def _leave_no_simulator_behind():
+    """What a test ran of the simulator in this process ends with it.
+
+    Its daemons' producer loops would poll for the rest of the run, and its
+    communicator, left imported, would stand in for real LDMS in later tests
+    (the client refuses a communicator from another prefix).
+    """
     yield
     simulator = sys.modules.get("ldmsd_sim")
     if simulator is not None:
         for daemon in list(simulator.Daemon.live):
             daemon.stop_producers()
+    site = os.path.realpath(SIMULATOR_SITE) + os.sep
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] in ("ldmsd", "ovis_ldms") and \
+                os.path.realpath(getattr(module, "__file__", None) or "/").startswith(site):
+            del sys.modules[name]
+    sys.path[:] = [path for path in sys.path if os.path.realpath(path) + os.sep != site]

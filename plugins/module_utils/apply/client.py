@@ -75,6 +75,11 @@ def load_communicator(prefix: Optional[str] = None):
             "Install LDMS there, or set ldms_prefix / LDMS_PREFIX to its prefix."
             % (prefix, ", ".join(os.path.join(prefix, "lib*", "python3*", kind) for kind in ("site-packages", "dist-packages")),
                sys.executable, sys.version.split()[0]))
+    loaded = sys.modules.get("ldmsd.ldmsd_communicator")
+    if loaded is not None and not _loaded_from(loaded, candidates[0]):
+        # A process holds one LDMS (its C extension cannot be loaded twice): never speak another's protocol.
+        raise LdmsdError("ldmsd.ldmsd_communicator is already loaded from %s in this process, not from %s; "
+                         "one process talks through one LDMS prefix" % (os.path.dirname(loaded.__file__), candidates[0]))
     if candidates[0] not in sys.path:
         sys.path.insert(0, candidates[0])
     try:
@@ -82,6 +87,11 @@ def load_communicator(prefix: Optional[str] = None):
     except ImportError as exc:
         raise LdmsdError("cannot import ldmsd.ldmsd_communicator from %s with %s: %s. If a shared library is missing, "
                          "set LD_LIBRARY_PATH=%s/lib" % (candidates[0], sys.executable, exc, prefix))
+
+
+def _loaded_from(module, site_dir: str) -> bool:
+    path = getattr(module, "__file__", None)
+    return bool(path) and os.path.realpath(path).startswith(os.path.realpath(site_dir) + os.sep)
 
 
 class LdmsdClient:
