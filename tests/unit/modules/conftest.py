@@ -62,8 +62,7 @@ class SimulatedLdmsd:
     def close(self, wait=True):
         """Stop serving; without ``wait``, in the background (shutdown waits for the server's next poll)."""
         self.serving.clear()
-        with ldmsd_sim.LOCK:
-            self.daemon.producers.clear()  # ends the producers' connect loops
+        self.daemon.stop_producers()
         for server in self.servers:
             if wait:
                 _stop(server)
